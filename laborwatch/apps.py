@@ -1,0 +1,28 @@
+"""The apps a process can serve: all three services in one, or one service alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+
+from libs.common.runtime import Runtime, Service, build_app
+from services.grading import app as grading
+from services.intake import app as intake
+from services.notifier import app as notifier
+
+SERVICES: dict[str, Callable[[Runtime], Service]] = {
+    "intake": intake.service,
+    "grading": grading.service,
+    "notifier": notifier.service,
+}
+
+
+def all_in_one(runtime: Runtime) -> FastAPI:
+    """Intake, grading and notifier in one process, one app."""
+    return build_app(runtime, [make(runtime) for make in SERVICES.values()], title="laborwatch")
+
+
+def one(runtime: Runtime, name: str) -> FastAPI:
+    """One service alone, with its API, relay, consumers and workers."""
+    return build_app(runtime, [SERVICES[name](runtime)], title=f"laborwatch {name}")

@@ -1,0 +1,162 @@
+"""The `laborwatch` command: run, serve, migrate, keys."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+import click
+import uvicorn
+from pydantic import ValidationError
+
+from laborwatch import apps
+from laborwatch.migrate import upgrade
+from libs.common.auth import KeyError_, Role, create_key, has_admin, list_keys, revoke_key
+from libs.common.jurisdictions import RegistryError
+from libs.common.logs import configure_logging
+from libs.common.runtime import Runtime
+from libs.common.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [f"  LABORWATCH_{'_'.join(str(p) for p in e['loc']).upper() or '(settings)'}: "
+                 f"{e['msg']}" for e in exc.errors()]
+        raise click.ClickException("invalid settings:\n" + "\n".join(lines)) from exc
+
+
+def _runtime(settings: Settings) -> Runtime:
+    try:
+        return Runtime.from_settings(settings)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def main() -> None:
+    """laborwatch: labor-relations risk monitoring and early warning."""
+
+
+@main.command()
+def migrate() -> None:
+    """Upgrade the database to the newest schema."""
+    settings = _settings()
+    upgrade(settings.database_url)
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--migrate/--no-migrate", "do_migrate", default=True, show_default=True,
+              help="Upgrade the database before serving.")
+def run(do_migrate: bool) -> None:
+    """Serve intake, grading and notifier in one process."""
+    settings = _settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    if do_migrate:
+        upgrade(settings.database_url)
+    runtime = _runtime(settings)
+    asyncio.run(_first_admin_key(runtime))
+    _serve(apps.all_in_one(runtime), settings)
+
+
+@main.command()
+@click.argument("service", type=click.Choice(sorted(apps.SERVICES)))
+@click.option("--migrate/--no-migrate", "do_migrate", default=False, show_default=True,
+              help="Upgrade the database before serving.")
+def serve(service: str, do_migrate: bool) -> None:
+    """Serve one service: its API and its consumers and workers."""
+    settings = _settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    if do_migrate:
+        upgrade(settings.database_url)
+    _serve(apps.one(_runtime(settings), service), settings)
+
+
+def _serve(app: Any, settings: Settings) -> None:
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
+                timeout_graceful_shutdown=20, proxy_headers=True)
+
+
+async def _first_admin_key(runtime: Runtime) -> None:
+    """On the very first start, make an admin key and print it once."""
+    try:
+        if await has_admin(runtime.sessionmaker):
+            return
+        _, key = await create_key(runtime.sessionmaker, runtime.registry, name="first admin",
+                                  role=Role.ADMIN)
+        click.echo("\n  First start: an admin API key was made. It is shown only this once:\n"
+                   f"\n    {key}\n\n  Use it as `Authorization: Bearer <key>`; "
+                   "make others with `laborwatch keys create`.\n", err=False)
+        sys.stdout.flush()
+    finally:
+        await runtime.engine.dispose()
+
+
+@main.group()
+def keys() -> None:
+    """Make, list and revoke API keys."""
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="Who or what uses the key.")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--jurisdiction", default=None, help="The jurisdiction the key is scoped to.")
+@click.option("--body", "body_id", default=None, help="The body a responder acts for.")
+def keys_create(name: str, role: str, jurisdiction: str | None, body_id: str | None) -> None:
+    """Make a key; the key alone is the last line of output."""
+    runtime = _runtime(_settings())
+
+    async def go() -> str:
+        try:
+            row, key = await create_key(runtime.sessionmaker, runtime.registry, name=name,
+                                        role=Role(role), jurisdiction=jurisdiction,
+                                        body_id=body_id)
+        finally:
+            await runtime.engine.dispose()
+        click.echo(f"created key {row.id} ({row.role}"
+                   f"{', ' + row.jurisdiction if row.jurisdiction else ''}"
+                   f"{', ' + row.body_id if row.body_id else ''}); it is shown only once:",
+                   err=True)
+        return key
+
+    try:
+        click.echo(asyncio.run(go()))
+    except KeyError_ as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List keys (never the keys themselves)."""
+    runtime = _runtime(_settings())
+
+    async def go() -> None:
+        try:
+            for row in await list_keys(runtime.sessionmaker):
+                state = "revoked" if row.revoked_at else "active"
+                click.echo(f"{row.id}  {row.prefix}…  {row.role:<9} {row.jurisdiction or '-':<10} "
+                           f"{row.body_id or '-':<36} {state:<7} {row.name}")
+        finally:
+            await runtime.engine.dispose()
+
+    asyncio.run(go())
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by its id."""
+    runtime = _runtime(_settings())
+
+    async def go() -> bool:
+        try:
+            return await revoke_key(runtime.sessionmaker, key_id)
+        finally:
+            await runtime.engine.dispose()
+
+    if not asyncio.run(go()):
+        raise click.ClickException(f"no active key {key_id}")
+    click.echo(f"revoked {key_id}")

@@ -1,0 +1,158 @@
+"""API keys, roles and scopes.
+
+A key is 32 random bytes, shown once; only its SHA-256 is stored. (A fast hash is right for
+keys of full entropy: there is nothing to guess, so a slow password hash would add latency to
+every request and no safety.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.common.jurisdictions import Registry
+from libs.common.problems import Problem
+from libs.common.tables import ApiKey
+
+KEY_PREFIX = "lw_"
+
+
+class Role(enum.StrEnum):
+    """What a key may do."""
+
+    REPORTER = "reporter"  # submits reports
+    RESPONDER = "responder"  # acts for one body
+    ANALYST = "analyst"  # reads one jurisdiction
+    ADMIN = "admin"  # everything
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling."""
+
+    key_id: str
+    name: str
+    role: Role
+    jurisdiction: str | None
+    body_id: str | None
+
+    def may_read(self, jurisdiction: str) -> bool:
+        """Say whether the caller may read a jurisdiction's data."""
+        return self.role is Role.ADMIN or self.jurisdiction in (None, jurisdiction)
+
+
+def hash_key(key: str) -> str:
+    """Hash a key for storage and lookup."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class KeyError_(ValueError):
+    """A key that cannot be made as asked."""
+
+
+async def create_key(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    registry: Registry,
+    *,
+    name: str,
+    role: Role,
+    jurisdiction: str | None = None,
+    body_id: str | None = None,
+) -> tuple[ApiKey, str]:
+    """Make a key; return its row and the key itself, which is never stored."""
+    if role is Role.RESPONDER and body_id is None:
+        raise KeyError_("a responder key needs --body")
+    if body_id is not None:
+        found = registry.body(body_id)
+        if found is None:
+            raise KeyError_(f"unknown body {body_id!r}")
+        if jurisdiction not in (None, found[0].id):
+            raise KeyError_(f"body {body_id} is not in jurisdiction {jurisdiction}")
+        jurisdiction = found[0].id
+    if jurisdiction is not None and registry.get(jurisdiction) is None:
+        raise KeyError_(f"unknown jurisdiction {jurisdiction!r}")
+    if role is Role.ANALYST and jurisdiction is None:
+        raise KeyError_("an analyst key needs --jurisdiction")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(
+        id=str(uuid.uuid4()), name=name, role=role.value, jurisdiction=jurisdiction,
+        body_id=body_id, prefix=key[:10], key_hash=hash_key(key),
+        created_at=dt.datetime.now(dt.UTC),
+    )
+    async with sessionmaker.begin() as session:
+        session.add(row)
+    return row, key
+
+
+async def list_keys(sessionmaker: async_sessionmaker[AsyncSession]) -> list[ApiKey]:
+    """List every key, newest first."""
+    async with sessionmaker() as session:
+        rows = await session.execute(select(ApiKey).order_by(ApiKey.created_at.desc()))
+        return list(rows.scalars())
+
+
+async def revoke_key(sessionmaker: async_sessionmaker[AsyncSession], key_id: str) -> bool:
+    """Revoke a key by id (or unique id prefix); say whether one was revoked."""
+    async with sessionmaker.begin() as session:
+        result = await session.execute(
+            update(ApiKey).where(ApiKey.id.startswith(key_id), ApiKey.revoked_at.is_(None))
+            .values(revoked_at=dt.datetime.now(dt.UTC))
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def has_admin(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
+    """Say whether any admin key is live."""
+    async with sessionmaker() as session:
+        found = await session.scalar(
+            select(ApiKey.id).where(ApiKey.role == Role.ADMIN.value, ApiKey.revoked_at.is_(None))
+            .limit(1)
+        )
+        return found is not None
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer lw_…`")
+
+
+async def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Resolve the bearer key to a principal, or answer 401."""
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Problem(401, "an API key is required: Authorization: Bearer <key>", headers=challenge)
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.runtime.sessionmaker
+    async with sessionmaker() as session:
+        row = await session.scalar(
+            select(ApiKey).where(ApiKey.key_hash == hash_key(credentials.credentials))
+        )
+    if row is None or row.revoked_at is not None:
+        raise Problem(401, "the API key is unknown or revoked", headers=challenge)
+    return Principal(key_id=row.id, name=row.name, role=Role(row.role),
+                     jurisdiction=row.jurisdiction, body_id=row.body_id)
+
+
+def require(*roles: Role) -> object:
+    """A dependency that lets only the given roles (and admin) through; 403 otherwise."""
+
+    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if principal.role is not Role.ADMIN and principal.role not in roles:
+            allowed = ", ".join(sorted({r.value for r in (*roles, Role.ADMIN)}))
+            raise Problem(403, f"role {principal.role.value} may not do this (allowed: {allowed})")
+        return principal
+
+    return Depends(check)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]

@@ -1,0 +1,343 @@
+"""The event bus: one interface, two backends (Kafka through aiokafka, or in-process).
+
+The in-process bus keeps its log in the database (`bus_messages`, `bus_offsets`), so the
+embedded default loses no event on a crash or restart, just as Kafka would not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from sqlalchemy import event as sa_event
+from sqlalchemy import insert, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.common.events import TOPICS, dead_letter_topic
+from libs.common.tables import BusMessage, BusOffset
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to publish."""
+
+    topic: str
+    key: str | None
+    value: bytes
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A message as a subscription hands it over; `partition` and `offset` place it for commit."""
+
+    topic: str
+    key: str | None
+    value: bytes
+    partition: int
+    offset: int
+
+
+class Subscription(Protocol):
+    """A consumer group's reading of some topics, committed after the effects are stored."""
+
+    async def start(self) -> None: ...
+    async def fetch(self, timeout: float) -> list[Delivered]: ...
+    async def commit(self, messages: Sequence[Delivered]) -> None: ...
+    async def stop(self) -> None: ...
+
+
+class EventBus(Protocol):
+    """Publish and subscribe, whatever carries the events."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def publish(
+        self, messages: Sequence[Outgoing], *, session: AsyncSession | None = None
+    ) -> None: ...
+    async def ping(self) -> None: ...
+    def subscribe(self, *, group: str, topics: Sequence[str]) -> Subscription: ...
+
+
+def all_topics() -> list[str]:
+    """List the contract's topics and their dead-letter topics."""
+    return [*TOPICS, *(dead_letter_topic(t) for t in TOPICS)]
+
+
+# --------------------------------------------------------------------------------------- Kafka
+
+
+@dataclass
+class KafkaBus:
+    """Kafka through aiokafka: `acks=all`, keyed messages, topics created if missing."""
+
+    bootstrap_servers: str
+    partitions: int = 3
+    replication_factor: int = 1
+    request_timeout_ms: int = 10_000
+    _producer: AIOKafkaProducer | None = field(default=None, init=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+
+    async def start(self) -> None:
+        """Create the contract's topics if missing and start the producer."""
+        await self._started()
+
+    async def _started(self) -> AIOKafkaProducer:
+        async with self._lock:
+            if self._producer is None:
+                await self.ensure_topics(all_topics())
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self.bootstrap_servers,
+                    acks="all",
+                    request_timeout_ms=self.request_timeout_ms,
+                    linger_ms=2,
+                )
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()
+                    raise
+                self._producer = producer
+            return self._producer
+
+    async def stop(self) -> None:
+        """Flush and stop the producer."""
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def ensure_topics(self, topics: Sequence[str]) -> None:
+        """Create the topics that do not exist yet."""
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.bootstrap_servers, request_timeout_ms=self.request_timeout_ms
+        )
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            missing = [t for t in topics if t not in existing]
+            if missing:
+                try:
+                    await admin.create_topics(
+                        [NewTopic(t, self.partitions, self.replication_factor) for t in missing]
+                    )
+                except TopicAlreadyExistsError:
+                    pass  # another process made them first
+                log.info("created topics", extra={"topics": missing})
+        finally:
+            await admin.close()
+
+    async def publish(
+        self, messages: Sequence[Outgoing], *, session: AsyncSession | None = None
+    ) -> None:
+        """Send every message and wait until the broker has acknowledged them all."""
+        producer = await self._started()
+        futures = [
+            await producer.send(
+                m.topic, m.value, key=m.key.encode() if m.key is not None else None
+            )
+            for m in messages
+        ]
+        await asyncio.gather(*futures)
+
+    async def ping(self) -> None:
+        """Raise unless the broker answers a metadata request."""
+        producer = await self._started()
+        ok = await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout=3)
+        if not ok.brokers():
+            raise ConnectionError("no Kafka broker reachable")
+
+    def subscribe(self, *, group: str, topics: Sequence[str]) -> Subscription:
+        """Join a consumer group on the topics; offsets are committed only by `commit`."""
+        return _KafkaSubscription(self.bootstrap_servers, group, tuple(topics))
+
+
+@dataclass
+class _KafkaSubscription:
+    bootstrap_servers: str
+    group: str
+    topics: tuple[str, ...]
+    _consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=self.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=200,
+        )
+        await consumer.start()
+        self._consumer = consumer
+
+    async def fetch(self, timeout: float) -> list[Delivered]:
+        assert self._consumer is not None
+        batches = await self._consumer.getmany(timeout_ms=int(timeout * 1000))
+        return [
+            Delivered(
+                topic=r.topic,
+                key=r.key.decode() if r.key is not None else None,
+                value=r.value,
+                partition=r.partition,
+                offset=r.offset,
+            )
+            for records in batches.values()
+            for r in records
+        ]
+
+    async def commit(self, messages: Sequence[Delivered]) -> None:
+        assert self._consumer is not None
+        if not messages:
+            return
+        offsets: dict[TopicPartition, int] = {}
+        for m in messages:
+            tp = TopicPartition(m.topic, m.partition)
+            offsets[tp] = max(offsets.get(tp, 0), m.offset + 1)
+        await self._consumer.commit(offsets)
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+
+# ---------------------------------------------------------------------------------- in-process
+
+
+@dataclass
+class InProcessBus:
+    """The embedded default: a durable log in the database, with in-process wake-ups."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    _waiters: dict[str, set[asyncio.Event]] = field(default_factory=lambda: defaultdict(set))
+
+    async def start(self) -> None:
+        """Nothing to start: the log is a table."""
+
+    async def stop(self) -> None:
+        """Wake every subscription so that it can notice it is stopping."""
+        for waiters in self._waiters.values():
+            for waiter in waiters:
+                waiter.set()
+
+    async def publish(
+        self, messages: Sequence[Outgoing], *, session: AsyncSession | None = None
+    ) -> None:
+        """Append the messages to the log and wake the topics' subscriptions.
+
+        Given the relay's session, the append joins its transaction: SQLite has one writer, and
+        the move from outbox to log then happens exactly once.
+        """
+        if not messages:
+            return
+        rows = [{"topic": m.topic, "key": m.key, "payload": m.value} for m in messages]
+        topics = {m.topic for m in messages}
+        if session is None:
+            async with self.sessionmaker.begin() as own:
+                await own.execute(insert(BusMessage), rows)
+            self._wake(topics)
+        else:
+            await session.execute(insert(BusMessage), rows)
+            sa_event.listen(session.sync_session, "after_commit",
+                            lambda _s: self._wake(topics), once=True)
+
+    def _wake(self, topics: set[str]) -> None:
+        for topic in topics:
+            for waiter in self._waiters[topic]:
+                waiter.set()
+
+    async def ping(self) -> None:
+        """Raise unless the database answers."""
+        async with self.sessionmaker() as session:
+            await session.execute(text("SELECT 1"))
+
+    def subscribe(self, *, group: str, topics: Sequence[str]) -> Subscription:
+        """Read the topics from the group's stored positions on."""
+        wake = asyncio.Event()
+        for topic in topics:
+            self._waiters[topic].add(wake)
+        return _InProcessSubscription(self, group, tuple(topics), wake)
+
+    def _unsubscribe(self, wake: asyncio.Event) -> None:
+        for waiters in self._waiters.values():
+            waiters.discard(wake)
+
+
+@dataclass
+class _InProcessSubscription:
+    bus: InProcessBus
+    group: str
+    topics: tuple[str, ...]
+    wake: asyncio.Event
+    batch_size: int = 200
+    _positions: dict[str, int] = field(default_factory=dict)
+
+    async def start(self) -> None:
+        async with self.bus.sessionmaker.begin() as session:
+            rows = await session.execute(
+                select(BusOffset.topic, BusOffset.position).where(
+                    BusOffset.group_name == self.group, BusOffset.topic.in_(self.topics)
+                )
+            )
+            stored = dict(rows.tuples().all())
+            for topic in self.topics:
+                if topic not in stored:
+                    session.add(BusOffset(group_name=self.group, topic=topic, position=0))
+            self._positions = {t: stored.get(t, 0) for t in self.topics}
+
+    async def fetch(self, timeout: float) -> list[Delivered]:
+        self.wake.clear()  # before reading, so that a publish during the read is not missed
+        messages = await self._read()
+        if messages:
+            return messages
+        try:
+            await asyncio.wait_for(self.wake.wait(), timeout)
+        except TimeoutError:
+            return []
+        return await self._read()
+
+    async def _read(self) -> list[Delivered]:
+        async with self.bus.sessionmaker() as session:
+            conditions = [
+                (BusMessage.topic == topic) & (BusMessage.id > position)
+                for topic, position in self._positions.items()
+            ]
+            rows = await session.execute(
+                select(BusMessage).where(or_(*conditions)).order_by(BusMessage.id)
+                .limit(self.batch_size)
+            )
+            return [
+                Delivered(topic=m.topic, key=m.key, value=m.payload, partition=0, offset=m.id)
+                for m in rows.scalars()
+            ]
+
+    async def commit(self, messages: Sequence[Delivered]) -> None:
+        latest: dict[str, int] = {}
+        for m in messages:
+            latest[m.topic] = max(latest.get(m.topic, 0), m.offset)
+        if not latest:
+            return
+        async with self.bus.sessionmaker.begin() as session:
+            for topic, position in latest.items():
+                await session.execute(
+                    update(BusOffset)
+                    .where(BusOffset.group_name == self.group, BusOffset.topic == topic)
+                    .values(position=position)
+                )
+        self._positions.update(latest)
+
+    async def stop(self) -> None:
+        self.bus._unsubscribe(self.wake)
+
+
+def describe(bus: Any) -> str:
+    """Name the backend for logs and the readiness probe."""
+    return "kafka" if isinstance(bus, KafkaBus) else "in-process"

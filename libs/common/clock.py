@@ -1,0 +1,29 @@
+"""Time: now in UTC, and policy durations scaled down in drill mode."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The clock of a process; `time_scale` > 1 runs policy durations faster (drill mode)."""
+
+    time_scale: float = 1.0
+
+    def now(self) -> dt.datetime:
+        """Return the current time, aware, in UTC."""
+        return dt.datetime.now(dt.UTC)
+
+    @property
+    def drill(self) -> bool:
+        """Say whether durations are scaled for an exercise."""
+        return self.time_scale != 1.0
+
+    def scaled(self, duration: dt.timedelta) -> dt.timedelta:
+        """Scale a policy duration: a 6-hour limit at scale N lasts 6 h / N."""
+        return duration / self.time_scale

@@ -1,0 +1,179 @@
+"""The idempotent consumer: effects and the processed-event row in one transaction, then commit.
+
+A redelivered event changes nothing. A message that keeps failing is retried with backoff a
+bounded number of times, then stored as a dead letter and sent to `<topic>.dlq`, and the
+consumer goes on. A database or network outage is not the message's fault: it is retried
+until the outage ends, without counting against the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiokafka.errors import KafkaError
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.common.bus import Delivered, EventBus
+from libs.common.events import CloudEvent, dead_letter_topic
+from libs.common.metrics import CONSUMED, DEAD_LETTERS
+from libs.common.outbox import Outbox
+from libs.common.tables import DeadLetter, ProcessedEvent
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A named consumer group of a service: the topics it reads and what it does per event."""
+
+    name: str
+    topics: tuple[str, ...]
+    handle: Handler
+
+
+def is_outage(error: BaseException) -> bool:
+    """Say whether an error means the database or network is away, not that the event is bad."""
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(
+        error, sa_exc.OperationalError | sa_exc.InterfaceError | OSError | TimeoutError
+    )
+
+
+class ConsumerRunner:
+    """Run one consumer against the bus until cancelled."""
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        *,
+        bus: EventBus,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        max_attempts: int = 5,
+        backoff_seconds: float = 0.2,
+    ) -> None:
+        self.consumer = consumer
+        self._bus = bus
+        self._sessionmaker = sessionmaker
+        self._outbox = outbox
+        self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+        dialect = sessionmaker.kw["bind"].dialect.name
+        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask the runner to finish the batch in hand, commit its offsets and return."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Fetch, apply, commit offsets; until stopped or cancelled."""
+        subscription = self._bus.subscribe(group=self.consumer.name, topics=self.consumer.topics)
+        await _retry_outage(subscription.start, what=f"start consumer {self.consumer.name}")
+        try:
+            while not self._stopping.is_set():
+                messages = await subscription.fetch(timeout=0.5)
+                for message in messages:
+                    await self.process(message)
+                await _retry_outage(
+                    lambda: subscription.commit(messages), what="commit offsets"
+                )
+        finally:
+            await subscription.stop()
+
+    async def process(self, message: Delivered) -> None:
+        """Apply one message exactly once, or dead-letter it."""
+        try:
+            event = CloudEvent.from_bytes(message.value)
+        except ValueError as error:
+            await self._dead_letter(message, None, error, attempts=1)
+            return
+        attempts = 0
+        while True:
+            try:
+                applied = await self._apply(event)
+                CONSUMED.labels(self.consumer.name, "applied" if applied else "duplicate").inc()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if is_outage(error):
+                    log.warning("database unavailable; retrying event", exc_info=True,
+                                extra={"consumer": self.consumer.name, "event_id": event.id})
+                    await asyncio.sleep(1.0)
+                    continue
+                attempts += 1
+                if attempts >= self._max_attempts:
+                    await self._dead_letter(message, event, error, attempts=attempts)
+                    return
+                log.warning("event failed; retrying", exc_info=True,
+                            extra={"consumer": self.consumer.name, "event_id": event.id,
+                                   "attempt": attempts})
+                await asyncio.sleep(self._backoff * 2 ** (attempts - 1))
+
+    async def _apply(self, event: CloudEvent) -> bool:
+        async with self._sessionmaker.begin() as session:
+            claimed = await session.execute(
+                self._insert(ProcessedEvent)
+                .values(consumer=self.consumer.name, event_id=event.id)
+                .on_conflict_do_nothing()
+            )
+            if claimed.rowcount == 0:  # type: ignore[attr-defined]
+                return False  # already applied: a redelivery changes nothing
+            await self.consumer.handle(session, event)
+            return True
+
+    async def _dead_letter(
+        self, message: Delivered, event: CloudEvent | None, error: BaseException, *, attempts: int
+    ) -> None:
+        log.error("event dead-lettered", extra={
+            "consumer": self.consumer.name, "topic": message.topic,
+            "event_id": event.id if event else None, "error": repr(error)})
+        DEAD_LETTERS.labels(self.consumer.name, message.topic).inc()
+
+        async def store() -> None:
+            async with self._sessionmaker.begin() as session:
+                if event is not None:
+                    await session.execute(
+                        self._insert(ProcessedEvent)
+                        .values(consumer=self.consumer.name, event_id=event.id)
+                        .on_conflict_do_nothing()
+                    )
+                session.add(DeadLetter(
+                    consumer=self.consumer.name, topic=message.topic,
+                    event_id=event.id if event else None, key=message.key,
+                    payload=message.value, error=repr(error)[:4000], attempts=attempts))
+                self._outbox.add_raw(session, topic=dead_letter_topic(message.topic),
+                                     key=message.key, payload=message.value)
+
+        await _retry_outage(store, what="store dead letter")
+
+
+async def _retry_outage(action: Callable[[], Awaitable[object]], *, what: str) -> None:
+    """Run the action, retrying for as long as the failure is an outage."""
+    delay = 0.2
+    while True:
+        try:
+            await action()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if not is_outage(error) and not _is_bus_error(error):
+                raise
+            log.warning("%s failed; retrying", what, exc_info=True)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def _is_bus_error(error: BaseException) -> bool:
+    return isinstance(error, KafkaError)
+

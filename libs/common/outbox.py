@@ -1,0 +1,105 @@
+"""The transactional outbox: an event is stored with its state change, then relayed to the bus."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.common.bus import EventBus, Outgoing
+from libs.common.events import CloudEvent
+from libs.common.tables import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+class Outbox:
+    """Write events of one producing service into the outbox, and relay them to the bus."""
+
+    def __init__(
+        self,
+        *,
+        producer: str,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        poll_seconds: float = 0.5,
+        batch_size: int = 500,
+    ) -> None:
+        self.producer = producer
+        self._sessionmaker = sessionmaker
+        self._bus = bus
+        self._poll_seconds = poll_seconds
+        self._batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._is_postgres = sessionmaker.kw["bind"].dialect.name == "postgresql"
+
+    def add(self, session: AsyncSession, *, topic: str, event_: CloudEvent) -> None:
+        """Add the event to the session's transaction; the relay wakes once it commits."""
+        self.add_raw(session, topic=topic, key=event_.partitionkey, payload=event_.to_bytes())
+
+    def add_raw(self, session: AsyncSession, *, topic: str, key: str | None, payload: bytes) -> None:
+        """Add an already serialised message (a dead letter keeps its original bytes)."""
+        session.add(OutboxMessage(producer=self.producer, topic=topic, key=key, payload=payload))
+        if not event.contains(session.sync_session, "after_commit", self._after_commit):
+            event.listen(session.sync_session, "after_commit", self._after_commit, once=True)
+
+    def _after_commit(self, _session: Any) -> None:
+        self._wake.set()
+
+    async def relay_once(self) -> int:
+        """Publish one batch of this producer's pending events, oldest first; return how many."""
+        async with self._sessionmaker.begin() as session:
+            query = (
+                select(OutboxMessage)
+                .where(OutboxMessage.producer == self.producer)
+                .order_by(OutboxMessage.id)
+                .limit(self._batch_size)
+            )
+            if self._is_postgres:
+                # Several replicas may relay at once: each claims rows no other holds. The row
+                # locks are the lease; they end with this transaction, after the delete.
+                query = query.with_for_update(skip_locked=True)
+            rows = (await session.execute(query)).scalars().all()
+            if not rows:
+                return 0
+            await self._bus.publish([Outgoing(r.topic, r.key, r.payload) for r in rows],
+                                    session=session)
+            await session.execute(
+                delete(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
+            )
+            return len(rows)
+
+    async def run(self) -> None:
+        """Relay until cancelled; a bus or database outage only delays events, never drops them."""
+        failures = 0
+        while True:
+            self._wake.clear()
+            try:
+                relayed = await self.relay_once()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                failures += 1
+                delay = min(0.2 * 2**failures, 5.0)
+                log.warning("outbox relay failed; retrying", exc_info=True,
+                            extra={"producer": self.producer, "retry_in_s": delay})
+                await asyncio.sleep(delay)
+                continue
+            if relayed < self._batch_size:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                except TimeoutError:
+                    pass
+
+    async def pending(self) -> int:
+        """Count this producer's events not yet relayed."""
+        async with self._sessionmaker() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(OutboxMessage)
+                .where(OutboxMessage.producer == self.producer)
+            )
+            return int(count or 0)
