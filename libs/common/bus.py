@@ -20,7 +20,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from libs.common.events import TOPICS, dead_letter_topic
+from libs.common.events import CONTENT_TYPE, TOPICS, dead_letter_topic
 from libs.common.tables import BusMessage, BusOffset
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,10 @@ class EventBus(Protocol):
     ) -> None: ...
     async def ping(self) -> None: ...
     def subscribe(self, *, group: str, topics: Sequence[str]) -> Subscription: ...
+
+
+# CloudEvents Kafka binding, structured mode: the whole event is the value.
+_STRUCTURED = [("content-type", CONTENT_TYPE.encode())]
 
 
 def all_topics() -> list[str]:
@@ -141,7 +145,8 @@ class KafkaBus:
         producer = await self._started()
         futures = [
             await producer.send(
-                m.topic, m.value, key=m.key.encode() if m.key is not None else None
+                m.topic, m.value, key=m.key.encode() if m.key is not None else None,
+                headers=_STRUCTURED,
             )
             for m in messages
         ]

@@ -1,0 +1,44 @@
+# laborwatch — the commands a newcomer needs. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-unit test-integration lint format typecheck migrate clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Make .venv and install laborwatch with its dev tools
+
+run: $(STAMP) ## Serve the whole system on http://127.0.0.1:8000 (SQLite + in-process bus)
+	$(BIN)/laborwatch run
+
+migrate: $(STAMP) ## Upgrade the database named by LABORWATCH_DATABASE_URL
+	$(BIN)/laborwatch migrate
+
+test: $(STAMP) ## Run every test (needs PostgreSQL on 127.0.0.1:5432; starts its own broker)
+	$(BIN)/python -m pytest
+
+test-unit: $(STAMP) ## Run the unit tests only (no database, no broker)
+	$(BIN)/python -m pytest tests/unit
+
+lint: $(STAMP) ## Ruff (lint and format check) and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: $(STAMP) ## Format the code and fix what ruff can
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## Remove the virtualenv, caches and the embedded database
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
