@@ -23,8 +23,10 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        lines = [f"  LABORWATCH_{'_'.join(str(p) for p in e['loc']).upper() or '(settings)'}: "
-                 f"{e['msg']}" for e in exc.errors()]
+        lines = [
+            f"  LABORWATCH_{'_'.join(str(p) for p in e['loc']).upper() or '(settings)'}: {e['msg']}"
+            for e in exc.errors()
+        ]
         raise click.ClickException("invalid settings:\n" + "\n".join(lines)) from exc
 
 
@@ -49,8 +51,13 @@ def migrate() -> None:
 
 
 @main.command()
-@click.option("--migrate/--no-migrate", "do_migrate", default=True, show_default=True,
-              help="Upgrade the database before serving.")
+@click.option(
+    "--migrate/--no-migrate",
+    "do_migrate",
+    default=True,
+    show_default=True,
+    help="Upgrade the database before serving.",
+)
 def run(do_migrate: bool) -> None:
     """Serve intake, grading and notifier in one process."""
     settings = _settings()
@@ -64,8 +71,13 @@ def run(do_migrate: bool) -> None:
 
 @main.command()
 @click.argument("service", type=click.Choice(sorted(apps.SERVICES)))
-@click.option("--migrate/--no-migrate", "do_migrate", default=False, show_default=True,
-              help="Upgrade the database before serving.")
+@click.option(
+    "--migrate/--no-migrate",
+    "do_migrate",
+    default=False,
+    show_default=True,
+    help="Upgrade the database before serving.",
+)
 def serve(service: str, do_migrate: bool) -> None:
     """Serve one service: its API and its consumers and workers."""
     settings = _settings()
@@ -76,8 +88,14 @@ def serve(service: str, do_migrate: bool) -> None:
 
 
 def _serve(app: Any, settings: Settings) -> None:
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
-                timeout_graceful_shutdown=20, proxy_headers=True)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=20,
+        proxy_headers=True,
+    )
 
 
 async def _first_admin_key(runtime: Runtime) -> None:
@@ -85,11 +103,15 @@ async def _first_admin_key(runtime: Runtime) -> None:
     try:
         if await has_admin(runtime.sessionmaker):
             return
-        _, key = await create_key(runtime.sessionmaker, runtime.registry, name="first admin",
-                                  role=Role.ADMIN)
-        click.echo("\n  First start: an admin API key was made. It is shown only this once:\n"
-                   f"\n    {key}\n\n  Use it as `Authorization: Bearer <key>`; "
-                   "make others with `laborwatch keys create`.\n", err=False)
+        _, key = await create_key(
+            runtime.sessionmaker, runtime.registry, name="first admin", role=Role.ADMIN
+        )
+        click.echo(
+            "\n  First start: an admin API key was made. It is shown only this once:\n"
+            f"\n    {key}\n\n  Use it as `Authorization: Bearer <key>`; "
+            "make others with `laborwatch keys create`.\n",
+            err=False,
+        )
         sys.stdout.flush()
     finally:
         await runtime.engine.dispose()
@@ -111,15 +133,22 @@ def keys_create(name: str, role: str, jurisdiction: str | None, body_id: str | N
 
     async def go() -> str:
         try:
-            row, key = await create_key(runtime.sessionmaker, runtime.registry, name=name,
-                                        role=Role(role), jurisdiction=jurisdiction,
-                                        body_id=body_id)
+            row, key = await create_key(
+                runtime.sessionmaker,
+                runtime.registry,
+                name=name,
+                role=Role(role),
+                jurisdiction=jurisdiction,
+                body_id=body_id,
+            )
         finally:
             await runtime.engine.dispose()
-        click.echo(f"created key {row.id} ({row.role}"
-                   f"{', ' + row.jurisdiction if row.jurisdiction else ''}"
-                   f"{', ' + row.body_id if row.body_id else ''}); it is shown only once:",
-                   err=True)
+        click.echo(
+            f"created key {row.id} ({row.role}"
+            f"{', ' + row.jurisdiction if row.jurisdiction else ''}"
+            f"{', ' + row.body_id if row.body_id else ''}); it is shown only once:",
+            err=True,
+        )
         return key
 
     try:
@@ -137,8 +166,10 @@ def keys_list() -> None:
         try:
             for row in await list_keys(runtime.sessionmaker):
                 state = "revoked" if row.revoked_at else "active"
-                click.echo(f"{row.id}  {row.prefix}…  {row.role:<9} {row.jurisdiction or '-':<10} "
-                           f"{row.body_id or '-':<36} {state:<7} {row.name}")
+                click.echo(
+                    f"{row.id}  {row.prefix}…  {row.role:<9} {row.jurisdiction or '-':<10} "
+                    f"{row.body_id or '-':<36} {state:<7} {row.name}"
+                )
         finally:
             await runtime.engine.dispose()
 

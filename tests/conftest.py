@@ -118,7 +118,8 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     log = (tmp_path / "broker.log").open("wb")
     process = subprocess.Popen(
         [_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         for _ in range(100):
@@ -188,8 +189,13 @@ async def running(settings: Settings, *, services: str = "all") -> AsyncIterator
         ("analyst_xuanen", {"jurisdiction": "xuanen"}),
         ("responder", {"body_id": "changchun.leading_group_office"}),
     ):
-        _, keys[role] = await create_key(runtime.sessionmaker, runtime.registry, name=role,
-                                         role=Role(role.split("_")[0]), **extra)
+        _, keys[role] = await create_key(
+            runtime.sessionmaker,
+            runtime.registry,
+            name=role,
+            role=Role(role.split("_")[0]),
+            **extra,
+        )
     app = apps.all_in_one(runtime) if services == "all" else apps.one(runtime, services)
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
         transport = httpx.ASGITransport(app=app)

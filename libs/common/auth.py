@@ -85,8 +85,13 @@ async def create_key(
         raise KeyError_("an analyst key needs --jurisdiction")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
-        id=str(uuid.uuid4()), name=name, role=role.value, jurisdiction=jurisdiction,
-        body_id=body_id, prefix=key[:10], key_hash=hash_key(key),
+        id=str(uuid.uuid4()),
+        name=name,
+        role=role.value,
+        jurisdiction=jurisdiction,
+        body_id=body_id,
+        prefix=key[:10],
+        key_hash=hash_key(key),
         created_at=dt.datetime.now(dt.UTC),
     )
     async with sessionmaker.begin() as session:
@@ -105,7 +110,8 @@ async def revoke_key(sessionmaker: async_sessionmaker[AsyncSession], key_id: str
     """Revoke a key by id (or unique id prefix); say whether one was revoked."""
     async with sessionmaker.begin() as session:
         result = await session.execute(
-            update(ApiKey).where(ApiKey.id.startswith(key_id), ApiKey.revoked_at.is_(None))
+            update(ApiKey)
+            .where(ApiKey.id.startswith(key_id), ApiKey.revoked_at.is_(None))
             .values(revoked_at=dt.datetime.now(dt.UTC))
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -115,7 +121,8 @@ async def has_admin(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
     """Say whether any admin key is live."""
     async with sessionmaker() as session:
         found = await session.scalar(
-            select(ApiKey.id).where(ApiKey.role == Role.ADMIN.value, ApiKey.revoked_at.is_(None))
+            select(ApiKey.id)
+            .where(ApiKey.role == Role.ADMIN.value, ApiKey.revoked_at.is_(None))
             .limit(1)
         )
         return found is not None
@@ -139,8 +146,13 @@ async def authenticate(
         )
     if row is None or row.revoked_at is not None:
         raise Problem(401, "the API key is unknown or revoked", headers=challenge)
-    return Principal(key_id=row.id, name=row.name, role=Role(row.role),
-                     jurisdiction=row.jurisdiction, body_id=row.body_id)
+    return Principal(
+        key_id=row.id,
+        name=row.name,
+        role=Role(row.role),
+        jurisdiction=row.jurisdiction,
+        body_id=row.body_id,
+    )
 
 
 def require(*roles: Role) -> object:

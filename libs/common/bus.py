@@ -7,6 +7,7 @@ embedded default loses no event on a crash or restart, just as Kafka would not.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -128,12 +129,10 @@ class KafkaBus:
             existing = set(await admin.list_topics())
             missing = [t for t in topics if t not in existing]
             if missing:
-                try:
+                with contextlib.suppress(TopicAlreadyExistsError):  # another process was first
                     await admin.create_topics(
                         [NewTopic(t, self.partitions, self.replication_factor) for t in missing]
                     )
-                except TopicAlreadyExistsError:
-                    pass  # another process made them first
                 log.info("created topics", extra={"topics": missing})
         finally:
             await admin.close()
@@ -145,7 +144,9 @@ class KafkaBus:
         producer = await self._started()
         futures = [
             await producer.send(
-                m.topic, m.value, key=m.key.encode() if m.key is not None else None,
+                m.topic,
+                m.value,
+                key=m.key.encode() if m.key is not None else None,
                 headers=_STRUCTURED,
             )
             for m in messages
@@ -251,8 +252,9 @@ class InProcessBus:
             self._wake(topics)
         else:
             await session.execute(insert(BusMessage), rows)
-            sa_event.listen(session.sync_session, "after_commit",
-                            lambda _s: self._wake(topics), once=True)
+            sa_event.listen(
+                session.sync_session, "after_commit", lambda _s: self._wake(topics), once=True
+            )
 
     def _wake(self, topics: set[str]) -> None:
         for topic in topics:
@@ -316,7 +318,9 @@ class _InProcessSubscription:
                 for topic, position in self._positions.items()
             ]
             rows = await session.execute(
-                select(BusMessage).where(or_(*conditions)).order_by(BusMessage.id)
+                select(BusMessage)
+                .where(or_(*conditions))
+                .order_by(BusMessage.id)
                 .limit(self.batch_size)
             )
             return [

@@ -9,6 +9,7 @@ until the outage ends, without counting against the message.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -84,7 +85,7 @@ class ConsumerRunner:
                 for message in messages:
                     await self.process(message)
                 await _retry_outage(
-                    lambda: subscription.commit(messages), what="commit offsets"
+                    functools.partial(subscription.commit, messages), what="commit offsets"
                 )
         finally:
             await subscription.stop()
@@ -106,17 +107,26 @@ class ConsumerRunner:
                 raise
             except Exception as error:
                 if is_outage(error):
-                    log.warning("database unavailable; retrying event", exc_info=True,
-                                extra={"consumer": self.consumer.name, "event_id": event.id})
+                    log.warning(
+                        "database unavailable; retrying event",
+                        exc_info=True,
+                        extra={"consumer": self.consumer.name, "event_id": event.id},
+                    )
                     await asyncio.sleep(1.0)
                     continue
                 attempts += 1
                 if attempts >= self._max_attempts:
                     await self._dead_letter(message, event, error, attempts=attempts)
                     return
-                log.warning("event failed; retrying", exc_info=True,
-                            extra={"consumer": self.consumer.name, "event_id": event.id,
-                                   "attempt": attempts})
+                log.warning(
+                    "event failed; retrying",
+                    exc_info=True,
+                    extra={
+                        "consumer": self.consumer.name,
+                        "event_id": event.id,
+                        "attempt": attempts,
+                    },
+                )
                 await asyncio.sleep(self._backoff * 2 ** (attempts - 1))
 
     async def _apply(self, event: CloudEvent) -> bool:
@@ -134,9 +144,15 @@ class ConsumerRunner:
     async def _dead_letter(
         self, message: Delivered, event: CloudEvent | None, error: BaseException, *, attempts: int
     ) -> None:
-        log.error("event dead-lettered", extra={
-            "consumer": self.consumer.name, "topic": message.topic,
-            "event_id": event.id if event else None, "error": repr(error)})
+        log.error(
+            "event dead-lettered",
+            extra={
+                "consumer": self.consumer.name,
+                "topic": message.topic,
+                "event_id": event.id if event else None,
+                "error": repr(error),
+            },
+        )
         DEAD_LETTERS.labels(self.consumer.name, message.topic).inc()
 
         async def store() -> None:
@@ -147,12 +163,23 @@ class ConsumerRunner:
                         .values(consumer=self.consumer.name, event_id=event.id)
                         .on_conflict_do_nothing()
                     )
-                session.add(DeadLetter(
-                    consumer=self.consumer.name, topic=message.topic,
-                    event_id=event.id if event else None, key=message.key,
-                    payload=message.value, error=repr(error)[:4000], attempts=attempts))
-                self._outbox.add_raw(session, topic=dead_letter_topic(message.topic),
-                                     key=message.key, payload=message.value)
+                session.add(
+                    DeadLetter(
+                        consumer=self.consumer.name,
+                        topic=message.topic,
+                        event_id=event.id if event else None,
+                        key=message.key,
+                        payload=message.value,
+                        error=repr(error)[:4000],
+                        attempts=attempts,
+                    )
+                )
+                self._outbox.add_raw(
+                    session,
+                    topic=dead_letter_topic(message.topic),
+                    key=message.key,
+                    payload=message.value,
+                )
 
         await _retry_outage(store, what="store dead letter")
 
@@ -176,4 +203,3 @@ async def _retry_outage(action: Callable[[], Awaitable[object]], *, what: str) -
 
 def _is_bus_error(error: BaseException) -> bool:
     return isinstance(error, KafkaError)
-

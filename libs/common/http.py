@@ -67,16 +67,26 @@ class BodyLimitMiddleware:
             await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        body = orjson.dumps({
-            "type": TYPE_BASE + "content-too-large",
-            "title": "Content Too Large",
-            "status": 413,
-            "detail": f"the request body is over the limit of {self.max_bytes} bytes",
-            "instance": scope["path"],
-        })
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close")]})
+        body = orjson.dumps(
+            {
+                "type": TYPE_BASE + "content-too-large",
+                "title": "Content Too Large",
+                "status": 413,
+                "detail": f"the request body is over the limit of {self.max_bytes} bytes",
+                "instance": scope["path"],
+            }
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

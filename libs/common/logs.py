@@ -29,13 +29,16 @@ def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
     """Send the root logger's records to stderr, as JSON lines unless told otherwise."""
     handler = logging.StreamHandler(sys.stderr)
     if json:
-        handler.setFormatter(JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-        ))
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
     else:
-        handler.setFormatter(logging.Formatter(
-            "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s"))
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s")
+        )
     handler.addFilter(_Context())
     root = logging.getLogger()
     root.handlers[:] = [handler]

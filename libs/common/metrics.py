@@ -5,10 +5,13 @@ from __future__ import annotations
 from prometheus_client import Counter, Histogram
 
 HTTP_REQUESTS = Counter(
-    "laborwatch_http_requests_total", "HTTP requests answered", ["service", "method", "route", "status"]
+    "laborwatch_http_requests_total",
+    "HTTP requests answered",
+    ["service", "method", "route", "status"],
 )
 HTTP_LATENCY = Histogram(
-    "laborwatch_http_request_duration_seconds", "Time to answer an HTTP request",
+    "laborwatch_http_request_duration_seconds",
+    "Time to answer an HTTP request",
     ["service", "method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -40,7 +41,9 @@ class Outbox:
         """Add the event to the session's transaction; the relay wakes once it commits."""
         self.add_raw(session, topic=topic, key=event_.partitionkey, payload=event_.to_bytes())
 
-    def add_raw(self, session: AsyncSession, *, topic: str, key: str | None, payload: bytes) -> None:
+    def add_raw(
+        self, session: AsyncSession, *, topic: str, key: str | None, payload: bytes
+    ) -> None:
         """Add an already serialised message (a dead letter keeps its original bytes)."""
         session.add(OutboxMessage(producer=self.producer, topic=topic, key=key, payload=payload))
         if not event.contains(session.sync_session, "after_commit", self._after_commit):
@@ -65,8 +68,9 @@ class Outbox:
             rows = (await session.execute(query)).scalars().all()
             if not rows:
                 return 0
-            await self._bus.publish([Outgoing(r.topic, r.key, r.payload) for r in rows],
-                                    session=session)
+            await self._bus.publish(
+                [Outgoing(r.topic, r.key, r.payload) for r in rows], session=session
+            )
             await session.execute(
                 delete(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
             )
@@ -85,21 +89,23 @@ class Outbox:
             except Exception:
                 failures += 1
                 delay = min(0.2 * 2**failures, 5.0)
-                log.warning("outbox relay failed; retrying", exc_info=True,
-                            extra={"producer": self.producer, "retry_in_s": delay})
+                log.warning(
+                    "outbox relay failed; retrying",
+                    exc_info=True,
+                    extra={"producer": self.producer, "retry_in_s": delay},
+                )
                 await asyncio.sleep(delay)
                 continue
             if relayed < self._batch_size:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
-                except TimeoutError:
-                    pass
 
     async def pending(self) -> int:
         """Count this producer's events not yet relayed."""
         async with self._sessionmaker() as session:
             count = await session.scalar(
-                select(func.count()).select_from(OutboxMessage)
+                select(func.count())
+                .select_from(OutboxMessage)
                 .where(OutboxMessage.producer == self.producer)
             )
             return int(count or 0)

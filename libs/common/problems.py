@@ -82,8 +82,11 @@ def problem_response(
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """Document error statuses of a route as problem+json in OpenAPI."""
     return {
-        s: {"model": ProblemDetail, "content": {PROBLEM_JSON: {}},
-            "description": HTTPStatus(s).phrase}
+        s: {
+            "model": ProblemDetail,
+            "content": {PROBLEM_JSON: {}},
+            "description": HTTPStatus(s).phrase,
+        }
         for s in statuses
     }
 
@@ -93,8 +96,15 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(request, exc.status, exc.detail, type_=exc.type,
-                                title=exc.title, headers=exc.headers, **exc.extra)
+        return problem_response(
+            request,
+            exc.status,
+            exc.detail,
+            type_=exc.type,
+            title=exc.title,
+            headers=exc.headers,
+            **exc.extra,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -103,8 +113,9 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail = f"no resource at {request.url.path}"
         if exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}"
-        return problem_response(request, exc.status_code, detail,
-                                headers=getattr(exc, "headers", None))
+        return problem_response(
+            request, exc.status_code, detail, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -113,15 +124,26 @@ def install_problem_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         if any(e["type"] == "json_invalid" for e in errors):
-            return problem_response(request, 400, "the request body is not valid JSON",
-                                    type_=TYPE_BASE + "malformed-json", errors=errors)
+            return problem_response(
+                request,
+                400,
+                "the request body is not valid JSON",
+                type_=TYPE_BASE + "malformed-json",
+                errors=errors,
+            )
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"] if p != "body") or "request"
         detail = f"{where}: {first['msg']}"
         if len(errors) > 1:
             detail += f" (and {len(errors) - 1} more)"
-        return problem_response(request, 422, detail, type_=TYPE_BASE + "validation-error",
-                                title="Validation failed", errors=errors)
+        return problem_response(
+            request,
+            422,
+            detail,
+            type_=TYPE_BASE + "validation-error",
+            title="Validation failed",
+            errors=errors,
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
@@ -27,7 +28,7 @@ from libs.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Worker = Callable[[], Awaitable[None]]
+Worker = Callable[[], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -64,13 +65,20 @@ class Runtime:
 
     def outbox(self, producer: str) -> Outbox:
         """Make the outbox of one producing service."""
-        return Outbox(producer=producer, sessionmaker=self.sessionmaker, bus=self.bus,
-                      poll_seconds=self.settings.outbox_poll_seconds)
+        return Outbox(
+            producer=producer,
+            sessionmaker=self.sessionmaker,
+            bus=self.bus,
+            poll_seconds=self.settings.outbox_poll_seconds,
+        )
 
     def runner(self, consumer: Consumer, outbox: Outbox) -> ConsumerRunner:
         """Make the runner of one consumer, with the configured retry policy."""
         return ConsumerRunner(
-            consumer, bus=self.bus, sessionmaker=self.sessionmaker, outbox=outbox,
+            consumer,
+            bus=self.bus,
+            sessionmaker=self.sessionmaker,
+            outbox=outbox,
             max_attempts=self.settings.consumer_max_attempts,
             backoff_seconds=self.settings.consumer_backoff_seconds,
         )
@@ -117,19 +125,22 @@ def build_app(runtime: Runtime, services: Sequence[Service], *, title: str) -> F
             log.warning("event bus unavailable at start; will keep trying", exc_info=True)
         runners = [runtime.runner(c, s.outbox) for s in services for c in s.consumers]
         tasks = [asyncio.create_task(s.outbox.run(), name=f"outbox:{s.name}") for s in services]
-        tasks += [asyncio.create_task(r.run(), name=f"consumer:{r.consumer.name}")
-                  for r in runners]
-        tasks += [asyncio.create_task(w(), name=f"worker:{getattr(w, '__name__', w)}")
-                  for s in services for w in s.workers]
-        log.info("started", extra={"services": [s.name for s in services],
-                                   "bus": describe(runtime.bus)})
+        tasks += [asyncio.create_task(r.run(), name=f"consumer:{r.consumer.name}") for r in runners]
+        tasks += [
+            asyncio.create_task(w(), name=f"worker:{getattr(w, '__name__', w)}")
+            for s in services
+            for w in s.workers
+        ]
+        log.info(
+            "started", extra={"services": [s.name for s in services], "bus": describe(runtime.bus)}
+        )
         try:
             yield
         finally:
             # Consumers finish the batch in hand and commit offsets; then everything stops.
             for runner in runners:
                 runner.stop()
-            consumer_tasks = tasks[len(services):len(services) + len(runners)]
+            consumer_tasks = tasks[len(services) : len(services) + len(runners)]
             if consumer_tasks:
                 await asyncio.wait(consumer_tasks, timeout=10)
             for task in tasks:
@@ -167,14 +178,22 @@ def operations_router(runtime: Runtime) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Readiness: the database and the bus are reachable",
-                responses={503: {"description": "a dependency is unavailable"}})
+    @router.get(
+        "/readyz",
+        summary="Readiness: the database and the bus are reachable",
+        responses={503: {"description": "a dependency is unavailable"}},
+    )
     async def readyz() -> JSONResponse:
         checks = await runtime.check_ready()
         down = [name for name, state in checks.items() if state != "ok"]
         if down:
-            return problem_response(None, 503, f"not ready: {', '.join(down)} unavailable",
-                                    type_=TYPE_BASE + "not-ready", checks=checks)
+            return problem_response(
+                None,
+                503,
+                f"not ready: {', '.join(down)} unavailable",
+                type_=TYPE_BASE + "not-ready",
+                checks=checks,
+            )
         return JSONResponse({"status": "ready", "checks": checks})
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -14,9 +14,12 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from libs.common.auth import CurrentPrincipal, Principal, Role, require
 from libs.common.problems import Problem, problem_responses
 from services.intake.schemas import (
+    BodyOut,
     HotlineOrder,
     JurisdictionList,
     JurisdictionOut,
+    LevelOut,
+    RegionOut,
     ReportIn,
     ReportOut,
     ReportPage,
@@ -34,38 +37,59 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
     verifier = Webhook(webhook_secret) if webhook_secret else None
 
     @api.post(
-        "/reports", tags=["reports"], status_code=status.HTTP_202_ACCEPTED,
+        "/reports",
+        tags=["reports"],
+        status_code=status.HTTP_202_ACCEPTED,
         summary="Submit a report of labor-dispute risk",
         response_model=ReportOut,
-        responses={200: {"model": ReportOut, "description": "Already accepted: the first "
-                         "report, nothing new created"},
-                   **problem_responses(400, 401, 403, 409, 413, 422)},
+        responses={
+            200: {
+                "model": ReportOut,
+                "description": "Already accepted: the first report, nothing new created",
+            },
+            **problem_responses(400, 401, 403, 409, 413, 422),
+        },
     )
     async def submit_report(
         report: ReportIn,
         principal: Reporter,
         response: Response,
-        idempotency_key: Annotated[str | None, Header(
-            max_length=255, description="Makes a retry safe: the same key returns the first "
-            "report; the same key with another body is 409")] = None,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                max_length=255,
+                description="Makes a retry safe: the same key returns the first "
+                "report; the same key with another body is 409",
+            ),
+        ] = None,
     ) -> ReportOut:
-        accepted = await intake.submit(report, principal=principal,
-                                       idempotency_key=idempotency_key, now=now())
+        accepted = await intake.submit(
+            report, principal=principal, idempotency_key=idempotency_key, now=now()
+        )
         if not accepted.created:
             response.status_code = status.HTTP_200_OK
         response.headers["Location"] = f"/v1/reports/{accepted.report.id}"
         return intake.to_out(accepted.report)
 
-    @api.get("/reports/{report_id}", tags=["reports"], response_model=ReportOut,
-             summary="Read a report (personal data masked)",
-             responses=problem_responses(401, 403, 404))
-    async def get_report(report_id: Annotated[str, Path(max_length=64)],
-                         principal: Reader) -> ReportOut:
+    @api.get(
+        "/reports/{report_id}",
+        tags=["reports"],
+        response_model=ReportOut,
+        summary="Read a report (personal data masked)",
+        responses=problem_responses(401, 403, 404),
+    )
+    async def get_report(
+        report_id: Annotated[str, Path(max_length=64)], principal: Reader
+    ) -> ReportOut:
         return intake.to_out(await intake.get(report_id, principal=principal))
 
-    @api.get("/reports", tags=["reports"], response_model=ReportPage,
-             summary="List reports, newest first",
-             responses=problem_responses(400, 401, 403, 422))
+    @api.get(
+        "/reports",
+        tags=["reports"],
+        response_model=ReportPage,
+        summary="List reports, newest first",
+        responses=problem_responses(400, 401, 403, 422),
+    )
     async def list_reports(
         principal: Reader,
         jurisdiction: Annotated[str | None, Query(max_length=64)] = None,
@@ -73,68 +97,107 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
         source: Annotated[str | None, Query(max_length=32)] = None,
         category: Annotated[str | None, Query(max_length=32)] = None,
         incident_id: Annotated[str | None, Query(max_length=64)] = None,
-        received_from: Annotated[dt.datetime | None, Query(
-            description="inclusive, with a time zone")] = None,
-        received_to: Annotated[dt.datetime | None, Query(
-            description="exclusive, with a time zone")] = None,
+        received_from: Annotated[
+            dt.datetime | None, Query(description="inclusive, with a time zone")
+        ] = None,
+        received_to: Annotated[
+            dt.datetime | None, Query(description="exclusive, with a time zone")
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(max_length=500)] = None,
     ) -> ReportPage:
         for name, value in (("received_from", received_from), ("received_to", received_to)):
             if value is not None and value.tzinfo is None:
-                raise RequestValidationError([{"loc": ("query", name), "type": "timezone_aware",
-                                               "msg": "must include a time zone"}])
-        rows, next_cursor = await intake.list(
-            principal=principal, limit=limit, cursor=cursor, jurisdiction=jurisdiction,
-            region=region, source=source, category=category, incident_id=incident_id,
-            received_from=received_from, received_to=received_to)
+                raise RequestValidationError(
+                    [
+                        {
+                            "loc": ("query", name),
+                            "type": "timezone_aware",
+                            "msg": "must include a time zone",
+                        }
+                    ]
+                )
+        rows, next_cursor = await intake.page(
+            principal=principal,
+            limit=limit,
+            cursor=cursor,
+            jurisdiction=jurisdiction,
+            region=region,
+            source=source,
+            category=category,
+            incident_id=incident_id,
+            received_from=received_from,
+            received_to=received_to,
+        )
         return ReportPage(items=[intake.to_out(r) for r in rows], next_cursor=next_cursor)
 
     @api.post(
-        "/webhooks/hotline", tags=["hotline"], status_code=status.HTTP_202_ACCEPTED,
+        "/webhooks/hotline",
+        tags=["hotline"],
+        status_code=status.HTTP_202_ACCEPTED,
         response_model=WebhookAccepted,
         summary="Receive a 12345 / 12333 hotline work order (Standard Webhooks)",
         description="Signed per Standard Webhooks with LABORWATCH_HOTLINE_WEBHOOK_SECRET: "
         "headers `webhook-id`, `webhook-timestamp`, `webhook-signature`. A redelivery with "
         "the same `webhook-id` or `order_no` answers 200 and creates nothing.",
-        responses={200: {"model": WebhookAccepted, "description": "Already accepted"},
-                   **problem_responses(400, 401, 413, 422, 503)},
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/HotlineOrder"}}}}},
+        responses={
+            200: {"model": WebhookAccepted, "description": "Already accepted"},
+            **problem_responses(400, 401, 413, 422, 503),
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/HotlineOrder"}}
+                },
+            }
+        },
     )
     async def hotline_webhook(request: Request, response: Response) -> WebhookAccepted:
         if verifier is None:
-            raise Problem(503, "the hotline webhook is not configured "
-                          "(LABORWATCH_HOTLINE_WEBHOOK_SECRET)")
+            raise Problem(
+                503, "the hotline webhook is not configured (LABORWATCH_HOTLINE_WEBHOOK_SECRET)"
+            )
         body = await request.body()
         headers = {k: v for k, v in request.headers.items() if k.startswith("webhook-")}
         try:
             verifier.verify(body, headers, json_parse=False)
         except (WebhookVerificationError, ValueError, binascii.Error, UnicodeDecodeError) as exc:
-            raise Problem(401, f"webhook signature rejected: {exc or 'invalid'}",
-                          headers={"WWW-Authenticate": "Standard-Webhooks"}) from exc
+            raise Problem(
+                401,
+                f"webhook signature rejected: {exc or 'invalid'}",
+                headers={"WWW-Authenticate": "Standard-Webhooks"},
+            ) from exc
         try:
             order = HotlineOrder.model_validate_json(body)
         except ValidationError as exc:
             raise RequestValidationError(
-                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
-        accepted = await intake.receive_hotline(order, webhook_id=headers["webhook-id"],
-                                                now=now())
+                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+            ) from exc
+        accepted = await intake.receive_hotline(order, webhook_id=headers["webhook-id"], now=now())
         if not accepted.created:
             response.status_code = status.HTTP_200_OK
         return WebhookAccepted(report_id=accepted.report.id)
 
-    @api.get("/jurisdictions", tags=["jurisdictions"], response_model=JurisdictionList,
-             summary="List jurisdictions with their regions, bodies and warning levels",
-             responses=problem_responses(401))
+    @api.get(
+        "/jurisdictions",
+        tags=["jurisdictions"],
+        response_model=JurisdictionList,
+        summary="List jurisdictions with their regions, bodies and warning levels",
+        responses=problem_responses(401),
+    )
     async def list_jurisdictions(principal: CurrentPrincipal) -> JurisdictionList:
         items = [
             JurisdictionOut(
-                id=j.id, name=j.name, policy=j.policy.id,
-                levels=[lvl.model_dump(include={"id", "label", "rank"}) for lvl in
-                        sorted(j.policy.levels, key=lambda lvl: lvl.rank)],  # type: ignore[misc]
-                regions=[r.model_dump() for r in j.regions],  # type: ignore[misc]
-                bodies=[b.model_dump() for b in j.bodies],  # type: ignore[misc]
+                id=j.id,
+                name=j.name,
+                policy=j.policy.id,
+                levels=[
+                    LevelOut(id=lvl.id, label=lvl.label, rank=lvl.rank)
+                    for lvl in sorted(j.policy.levels, key=lambda lvl: lvl.rank)
+                ],
+                regions=[RegionOut(id=r.id, name=r.name) for r in j.regions],
+                bodies=[BodyOut(**b.model_dump()) for b in j.bodies],
             )
             for j in intake.registry
             if principal.may_read(j.id)

@@ -13,12 +13,22 @@ from services.intake.service import SERVICE, Intake
 def service(runtime: Runtime) -> Service:
     """Assemble intake's parts on the runtime."""
     outbox = runtime.outbox(SERVICE)
-    intake = Intake(sessionmaker=runtime.sessionmaker, registry=runtime.registry,
-                    cipher=runtime.cipher, outbox=outbox)
+    intake = Intake(
+        sessionmaker=runtime.sessionmaker,
+        registry=runtime.registry,
+        cipher=runtime.cipher,
+        outbox=outbox,
+    )
     return Service(
-        name=SERVICE, outbox=outbox,
-        routers=[api.router(intake, webhook_secret=runtime.settings.hotline_webhook_secret,
-                            now=runtime.clock.now)],
+        name=SERVICE,
+        outbox=outbox,
+        routers=[
+            api.router(
+                intake,
+                webhook_secret=runtime.settings.hotline_webhook_secret,
+                now=runtime.clock.now,
+            )
+        ],
         consumers=consumers(intake),
     )
 

@@ -15,7 +15,10 @@ def consumers(intake: Intake) -> list[Consumer]:
     async def on_incident(session: AsyncSession, event: CloudEvent) -> None:
         # `incident.warning` carries the incident with the ids of the reports it gathers.
         incident = event.data["incident"]
-        await intake.place_in_incident(session, incident_id=str(incident["id"]),
-                                       report_ids=[str(r) for r in incident["report_ids"]])
+        await intake.place_in_incident(
+            session,
+            incident_id=str(incident["id"]),
+            report_ids=[str(r) for r in incident["report_ids"]],
+        )
 
     return [Consumer(name="intake.incidents", topics=(INCIDENT_WARNING,), handle=on_incident)]

@@ -11,20 +11,36 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from libs.common.enterprise import is_valid_credit_code
 
 Source = Literal[
-    "agency", "hotline_12345", "hotline_12333", "complaint", "media", "inspection", "campaign",
-    "assignment", "monitoring", "other",
+    "agency",
+    "hotline_12345",
+    "hotline_12333",
+    "complaint",
+    "media",
+    "inspection",
+    "campaign",
+    "assignment",
+    "monitoring",
+    "other",
 ]
 Category = Literal[
-    "labor_contract", "wage_arrears", "labor_dispatch", "hr_outsourcing", "work_injury",
-    "retirement", "public_opinion", "social_insurance", "working_hours", "rest_leave",
-    "collective_contract", "layoff", "other",
+    "labor_contract",
+    "wage_arrears",
+    "labor_dispatch",
+    "hr_outsourcing",
+    "work_injury",
+    "retirement",
+    "public_opinion",
+    "social_insurance",
+    "working_hours",
+    "rest_leave",
+    "collective_contract",
+    "layoff",
+    "other",
 ]
 CollectiveAction = Literal["none", "possible", "occurred"]
 
 Count = Annotated[int, Field(strict=True, ge=0, le=10_000_000)]
-Money = Annotated[
-    Decimal, Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)
-]
+Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -40,7 +56,8 @@ class Enterprise(BaseModel):
 
     name: ShortText
     credit_code: str | None = Field(
-        default=None, description="18-character unified social credit code (GB 32100-2015)",
+        default=None,
+        description="18-character unified social credit code (GB 32100-2015)",
         examples=["91220101MA0XXXXXXX"],
     )
     industry: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
@@ -73,17 +90,34 @@ class ReportIn(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{
-            "source": "agency", "source_ref": "HR-2026-000123", "jurisdiction": "changchun",
-            "region": "chaoyang", "occurred_at": "2026-11-20T09:30:00+08:00",
-            "enterprise": {"name": "长春某建筑劳务有限公司", "credit_code": "91220101MA0XXXXXXX",
-                           "industry": "construction"},
-            "category": "wage_arrears", "workers_involved": 35, "amount_yuan": "1200000.00",
-            "terminations": 0, "collective_action": "possible", "affected_regions": ["chaoyang"],
-            "extreme_individual": False, "potential_major_impact": False,
-            "summary": "拖欠35名农民工工资约120万元", "demands": "支付拖欠工资",
-            "location": "朝阳区某工地", "reporter": {"name": "李某", "phone": "13800138000"},
-        }]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "source": "agency",
+                    "source_ref": "HR-2026-000123",
+                    "jurisdiction": "changchun",
+                    "region": "chaoyang",
+                    "occurred_at": "2026-11-20T09:30:00+08:00",
+                    "enterprise": {
+                        "name": "长春某建筑劳务有限公司",
+                        "credit_code": "91220101MA0XXXXXXX",
+                        "industry": "construction",
+                    },
+                    "category": "wage_arrears",
+                    "workers_involved": 35,
+                    "amount_yuan": "1200000.00",
+                    "terminations": 0,
+                    "collective_action": "possible",
+                    "affected_regions": ["chaoyang"],
+                    "extreme_individual": False,
+                    "potential_major_impact": False,
+                    "summary": "拖欠35名农民工工资约120万元",
+                    "demands": "支付拖欠工资",
+                    "location": "朝阳区某工地",
+                    "reporter": {"name": "李某", "phone": "13800138000"},
+                }
+            ]
+        },
     )
 
     source: Source
@@ -97,9 +131,11 @@ class ReportIn(BaseModel):
     amount_yuan: Money = Decimal(0)
     terminations: Count = Field(default=0, description="employment relations ended")
     collective_action: CollectiveAction = Field(
-        default="none", description="mass incident or collective stoppage")
+        default="none", description="mass incident or collective stoppage"
+    )
     affected_regions: list[Id] | None = Field(
-        default=None, max_length=50, description="defaults to [region]")
+        default=None, max_length=50, description="defaults to [region]"
+    )
     extreme_individual: bool = False
     potential_major_impact: bool = False
     summary: LongText | None = None
@@ -121,13 +157,27 @@ class HotlineOrder(BaseModel):
     """A 12345 / 12333 hotline work order (工单), as the platform pushes it."""
 
     # The platform may add fields of its own; they are kept, not refused.
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
-        "order_no": "12345-20261121-000123", "hotline": "12345",
-        "received_at": "2026-11-21T09:30:00+08:00", "jurisdiction": "xuanen", "area": "zhushan",
-        "caller": {"name": "张某", "phone": "13800138000"}, "content": "某公司拖欠30名工人工资",
-        "category": "欠薪", "enterprise_name": "宣恩某建筑有限公司", "workers_involved": 30,
-        "amount_yuan": 800000, "collective_action": "possible",
-    }]})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "order_no": "12345-20261121-000123",
+                    "hotline": "12345",
+                    "received_at": "2026-11-21T09:30:00+08:00",
+                    "jurisdiction": "xuanen",
+                    "area": "zhushan",
+                    "caller": {"name": "张某", "phone": "13800138000"},
+                    "content": "某公司拖欠30名工人工资",
+                    "category": "欠薪",
+                    "enterprise_name": "宣恩某建筑有限公司",
+                    "workers_involved": 30,
+                    "amount_yuan": 800000,
+                    "collective_action": "possible",
+                }
+            ]
+        },
+    )
 
     order_no: Id
     hotline: Literal["12345", "12333"]
@@ -147,7 +197,7 @@ class HotlineOrder(BaseModel):
     @field_validator("enterprise_credit_code")
     @classmethod
     def _check_character(cls, value: str | None) -> str | None:
-        return Enterprise._check_character(value)  # type: ignore[operator]
+        return Enterprise._check_character(value)
 
 
 class EnterpriseOut(BaseModel):

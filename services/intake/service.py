@@ -59,11 +59,17 @@ class Intake:
     # ------------------------------------------------------------------------------- write
 
     async def submit(
-        self, report: ReportIn, *, principal: Principal, idempotency_key: str | None, now: dt.datetime
+        self,
+        report: ReportIn,
+        *,
+        principal: Principal,
+        idempotency_key: str | None,
+        now: dt.datetime,
     ) -> Accepted:
         """Accept a report from the REST API, once."""
-        self._check_places(report.jurisdiction, report.region, report.affected_regions,
-                           region_loc="region")
+        self._check_places(
+            report.jurisdiction, report.region, report.affected_regions, region_loc="region"
+        )
         if report.occurred_at > now + _FUTURE_TOLERANCE:
             raise _invalid(["body", "occurred_at"], "occurred_at is in the future")
         request_hash = hashlib.sha256(
@@ -74,20 +80,27 @@ class Intake:
             try:
                 async with self.sessionmaker.begin() as session:
                     existing = await self._find_existing(
-                        session, principal=principal, idempotency_key=idempotency_key,
-                        request_hash=request_hash, source=report.source,
-                        source_ref=report.source_ref)
+                        session,
+                        principal=principal,
+                        idempotency_key=idempotency_key,
+                        request_hash=request_hash,
+                        source=report.source,
+                        source_ref=report.source_ref,
+                    )
                     if existing is not None:
                         if idempotency_key is not None:
-                            await self._remember_key(session, principal, idempotency_key,
-                                                     request_hash, existing.id, now)
+                            await self._remember_key(
+                                session, principal, idempotency_key, request_hash, existing.id, now
+                            )
                         return Accepted(existing, created=False)
-                    row = self._new_report(report, channel="rest", now=now,
-                                           submitted_by=principal.key_id)
+                    row = self._new_report(
+                        report, channel="rest", now=now, submitted_by=principal.key_id
+                    )
                     session.add(row)
                     if idempotency_key is not None:
-                        await self._remember_key(session, principal, idempotency_key,
-                                                 request_hash, row.id, now)
+                        await self._remember_key(
+                            session, principal, idempotency_key, request_hash, row.id, now
+                        )
                     self._announce(session, row)
                 REPORTS_ACCEPTED.labels("rest", row.source).inc()
                 return Accepted(row, created=True)
@@ -109,16 +122,23 @@ class Intake:
                         existing = await session.get(Report, delivery.report_id)
                         assert existing is not None
                         return Accepted(existing, created=False)
-                    existing = await session.scalar(select(Report).where(
-                        Report.source == source, Report.source_ref == order.order_no))
+                    existing = await session.scalar(
+                        select(Report).where(
+                            Report.source == source, Report.source_ref == order.order_no
+                        )
+                    )
                     if existing is not None:
-                        session.add(WebhookDelivery(webhook_id=webhook_id,
-                                                    report_id=existing.id, received_at=now))
+                        session.add(
+                            WebhookDelivery(
+                                webhook_id=webhook_id, report_id=existing.id, received_at=now
+                            )
+                        )
                         return Accepted(existing, created=False)
                     row = self._report_from_order(order, source=source, now=now)
                     session.add(row)
-                    session.add(WebhookDelivery(webhook_id=webhook_id, report_id=row.id,
-                                                received_at=now))
+                    session.add(
+                        WebhookDelivery(webhook_id=webhook_id, report_id=row.id, received_at=now)
+                    )
                     self._announce(session, row)
                 REPORTS_ACCEPTED.labels("webhook", source).inc()
                 return Accepted(row, created=True)
@@ -145,11 +165,19 @@ class Intake:
             raise Problem(404, f"no report {report_id}")
         return row
 
-    async def list(
-        self, *, principal: Principal, limit: int, cursor: str | None,
-        jurisdiction: str | None = None, region: str | None = None, source: str | None = None,
-        category: str | None = None, incident_id: str | None = None,
-        received_from: dt.datetime | None = None, received_to: dt.datetime | None = None,
+    async def page(
+        self,
+        *,
+        principal: Principal,
+        limit: int,
+        cursor: str | None,
+        jurisdiction: str | None = None,
+        region: str | None = None,
+        source: str | None = None,
+        category: str | None = None,
+        incident_id: str | None = None,
+        received_from: dt.datetime | None = None,
+        received_to: dt.datetime | None = None,
     ) -> tuple[list[Report], str | None]:
         """Return a page of reports, newest first, and the cursor of the next page."""
         query = select(Report)
@@ -160,8 +188,11 @@ class Intake:
         if principal.role is Role.REPORTER:
             query = query.where(Report.submitted_by == principal.key_id)
         filters: dict[str, Any] = {
-            "jurisdiction": jurisdiction, "region": region, "source": source,
-            "category": category, "incident_id": incident_id,
+            "jurisdiction": jurisdiction,
+            "region": region,
+            "source": source,
+            "category": category,
+            "incident_id": incident_id,
         }
         for name, value in filters.items():
             if value is not None:
@@ -172,9 +203,12 @@ class Intake:
             query = query.where(Report.received_at < received_to)
         if cursor is not None:
             after_time, after_id = _decode_cursor(cursor)
-            query = query.where(or_(
-                Report.received_at < after_time,
-                and_(Report.received_at == after_time, Report.id < after_id)))
+            query = query.where(
+                or_(
+                    Report.received_at < after_time,
+                    and_(Report.received_at == after_time, Report.id < after_id),
+                )
+            )
         query = query.order_by(Report.received_at.desc(), Report.id.desc()).limit(limit + 1)
         async with self.sessionmaker() as session:
             rows = list((await session.execute(query)).scalars())
@@ -185,28 +219,39 @@ class Intake:
         """Render a report for a response, personal data masked."""
         reporter = None
         if row.reporter_sealed is not None:
-            person = orjson.loads(self.cipher.decrypt(row.reporter_sealed,
-                                                      context=_SEALED_CONTEXT))
+            person = orjson.loads(self.cipher.decrypt(row.reporter_sealed, context=_SEALED_CONTEXT))
             reporter = PersonOut(
                 name=mask_name(person["name"]) if person.get("name") else None,
                 phone=mask_phone(person["phone"]) if person.get("phone") else None,
             )
         return ReportOut(
-            id=row.id, channel=row.channel,  # type: ignore[arg-type]
-            source=row.source, source_ref=row.source_ref,
-            jurisdiction=row.jurisdiction, region=row.region,
-            affected_regions=row.affected_regions, occurred_at=row.occurred_at,
+            id=row.id,
+            channel=row.channel,
+            source=row.source,
+            source_ref=row.source_ref,
+            jurisdiction=row.jurisdiction,
+            region=row.region,
+            affected_regions=row.affected_regions,
+            occurred_at=row.occurred_at,
             received_at=row.received_at,
-            enterprise=EnterpriseOut(name=row.enterprise_name,
-                                     credit_code=row.enterprise_credit_code,
-                                     industry=row.enterprise_industry),
-            category=row.category, category_text=row.category_text,
-            workers_involved=row.workers_involved, amount_yuan=row.amount_yuan,
-            terminations=row.terminations, collective_action=row.collective_action,
+            enterprise=EnterpriseOut(
+                name=row.enterprise_name,
+                credit_code=row.enterprise_credit_code,
+                industry=row.enterprise_industry,
+            ),
+            category=row.category,
+            category_text=row.category_text,
+            workers_involved=row.workers_involved,
+            amount_yuan=row.amount_yuan,
+            terminations=row.terminations,
+            collective_action=row.collective_action,
             extreme_individual=row.extreme_individual,
             potential_major_impact=row.potential_major_impact,
-            summary=_redacted(row.summary), demands=_redacted(row.demands),
-            location=_redacted(row.location), reporter=reporter, incident_id=row.incident_id,
+            summary=_redacted(row.summary),
+            demands=_redacted(row.demands),
+            location=_redacted(row.location),
+            reporter=reporter,
+            incident_id=row.incident_id,
         )
 
     # ----------------------------------------------------------------------------- helpers
@@ -216,103 +261,176 @@ class Intake:
     ) -> None:
         found = self.registry.get(jurisdiction)
         if found is None:
-            raise _invalid(["body", "jurisdiction"],
-                           f"unknown jurisdiction {jurisdiction!r}; known: "
-                           f"{', '.join(self.registry.ids())}")
-        errors = []
+            raise _invalid(
+                ["body", "jurisdiction"],
+                f"unknown jurisdiction {jurisdiction!r}; known: {', '.join(self.registry.ids())}",
+            )
+        errors: list[dict[str, Any]] = []
         if region not in found.region_ids:
-            errors.append({"loc": ["body", region_loc],
-                           "msg": f"{region!r} is not a region of {jurisdiction}",
-                           "type": "unknown_region"})
+            errors.append(
+                {
+                    "loc": ["body", region_loc],
+                    "msg": f"{region!r} is not a region of {jurisdiction}",
+                    "type": "unknown_region",
+                }
+            )
         for i, other in enumerate(affected or []):
             if other not in found.region_ids:
-                errors.append({"loc": ["body", "affected_regions", i],
-                               "msg": f"{other!r} is not a region of {jurisdiction}",
-                               "type": "unknown_region"})
+                errors.append(
+                    {
+                        "loc": ["body", "affected_regions", i],
+                        "msg": f"{other!r} is not a region of {jurisdiction}",
+                        "type": "unknown_region",
+                    }
+                )
         if errors:
-            raise Problem(422, f"{errors[0]['loc'][1]}: {errors[0]['msg']}",
-                          type_=TYPE_BASE + "validation-error", title="Validation failed",
-                          errors=errors)
+            raise Problem(
+                422,
+                f"{errors[0]['loc'][1]}: {errors[0]['msg']}",
+                type_=TYPE_BASE + "validation-error",
+                title="Validation failed",
+                errors=errors,
+            )
 
     async def _find_existing(
-        self, session: AsyncSession, *, principal: Principal, idempotency_key: str | None,
-        request_hash: str, source: str, source_ref: str | None,
+        self,
+        session: AsyncSession,
+        *,
+        principal: Principal,
+        idempotency_key: str | None,
+        request_hash: str,
+        source: str,
+        source_ref: str | None,
     ) -> Report | None:
         if idempotency_key is not None:
             remembered = await session.get(IdempotencyKey, (principal.key_id, idempotency_key))
             if remembered is not None:
                 if remembered.request_hash != request_hash:
-                    raise Problem(409, "this Idempotency-Key was used with a different request "
-                                  "body", type_=TYPE_BASE + "idempotency-key-reused")
+                    raise Problem(
+                        409,
+                        "this Idempotency-Key was used with a different request body",
+                        type_=TYPE_BASE + "idempotency-key-reused",
+                    )
                 return await session.get(Report, remembered.report_id)
         if source_ref is not None:
             found: Report | None = await session.scalar(
-                select(Report).where(Report.source == source, Report.source_ref == source_ref))
+                select(Report).where(Report.source == source, Report.source_ref == source_ref)
+            )
             return found
         return None
 
     async def _remember_key(
-        self, session: AsyncSession, principal: Principal, key: str, request_hash: str,
-        report_id: str, now: dt.datetime,
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        key: str,
+        request_hash: str,
+        report_id: str,
+        now: dt.datetime,
     ) -> None:
         if await session.get(IdempotencyKey, (principal.key_id, key)) is None:
-            session.add(IdempotencyKey(api_key_id=principal.key_id, key=key,
-                                       request_hash=request_hash, report_id=report_id,
-                                       created_at=now))
+            session.add(
+                IdempotencyKey(
+                    api_key_id=principal.key_id,
+                    key=key,
+                    request_hash=request_hash,
+                    report_id=report_id,
+                    created_at=now,
+                )
+            )
 
     def _seal(self, name: str | None, phone: str | None) -> str | None:
         if not name and not phone:
             return None
-        return self.cipher.encrypt(orjson.dumps({"name": name, "phone": phone}).decode(),
-                                   context=_SEALED_CONTEXT)
+        return self.cipher.encrypt(
+            orjson.dumps({"name": name, "phone": phone}).decode(), context=_SEALED_CONTEXT
+        )
 
     def _new_report(
         self, report: ReportIn, *, channel: str, now: dt.datetime, submitted_by: str | None
     ) -> Report:
         return Report(
-            id=str(uuid.uuid4()), channel=channel, source=report.source,
-            source_ref=report.source_ref, jurisdiction=report.jurisdiction,
+            id=str(uuid.uuid4()),
+            channel=channel,
+            source=report.source,
+            source_ref=report.source_ref,
+            jurisdiction=report.jurisdiction,
             region=report.region,
             affected_regions=list(dict.fromkeys(report.affected_regions or [report.region])),
-            occurred_at=report.occurred_at, received_at=now,
+            occurred_at=report.occurred_at,
+            received_at=now,
             enterprise_name=report.enterprise.name,
             enterprise_credit_code=report.enterprise.credit_code,
-            enterprise_industry=report.enterprise.industry, category=report.category,
-            category_text=None, workers_involved=report.workers_involved,
-            amount_yuan=report.amount_yuan, terminations=report.terminations,
+            enterprise_industry=report.enterprise.industry,
+            category=report.category,
+            category_text=None,
+            workers_involved=report.workers_involved,
+            amount_yuan=report.amount_yuan,
+            terminations=report.terminations,
             collective_action=report.collective_action,
             extreme_individual=report.extreme_individual,
-            potential_major_impact=report.potential_major_impact, summary=report.summary,
-            demands=report.demands, location=report.location,
-            reporter_sealed=self._seal(report.reporter.name if report.reporter else None,
-                                       report.reporter.phone if report.reporter else None),
-            submitted_by=submitted_by, incident_id=None, extra=None,
+            potential_major_impact=report.potential_major_impact,
+            summary=report.summary,
+            demands=report.demands,
+            location=report.location,
+            reporter_sealed=self._seal(
+                report.reporter.name if report.reporter else None,
+                report.reporter.phone if report.reporter else None,
+            ),
+            submitted_by=submitted_by,
+            incident_id=None,
+            extra=None,
         )
 
     def _report_from_order(self, order: HotlineOrder, *, source: str, now: dt.datetime) -> Report:
         category = map_hotline_category(order.category or "") or "other"
         extra = order.model_extra or None
         return Report(
-            id=str(uuid.uuid4()), channel="webhook", source=source, source_ref=order.order_no,
-            jurisdiction=order.jurisdiction, region=order.area, affected_regions=[order.area],
-            occurred_at=order.received_at, received_at=now,
+            id=str(uuid.uuid4()),
+            channel="webhook",
+            source=source,
+            source_ref=order.order_no,
+            jurisdiction=order.jurisdiction,
+            region=order.area,
+            affected_regions=[order.area],
+            occurred_at=order.received_at,
+            received_at=now,
             enterprise_name=order.enterprise_name,
-            enterprise_credit_code=order.enterprise_credit_code, enterprise_industry=None,
-            category=category, category_text=order.category,
-            workers_involved=order.workers_involved, amount_yuan=order.amount_yuan,
-            terminations=order.terminations, collective_action=order.collective_action,
-            extreme_individual=False, potential_major_impact=False, summary=order.content,
-            demands=None, location=None,
-            reporter_sealed=self._seal(order.caller.name if order.caller else None,
-                                       order.caller.phone if order.caller else None),
-            submitted_by=None, incident_id=None, extra=extra,
+            enterprise_credit_code=order.enterprise_credit_code,
+            enterprise_industry=None,
+            category=category,
+            category_text=order.category,
+            workers_involved=order.workers_involved,
+            amount_yuan=order.amount_yuan,
+            terminations=order.terminations,
+            collective_action=order.collective_action,
+            extreme_individual=False,
+            potential_major_impact=False,
+            summary=order.content,
+            demands=None,
+            location=None,
+            reporter_sealed=self._seal(
+                order.caller.name if order.caller else None,
+                order.caller.phone if order.caller else None,
+            ),
+            submitted_by=None,
+            incident_id=None,
+            extra=extra,
         )
 
     def _announce(self, session: AsyncSession, row: Report) -> None:
         """Write `report.received` in the same transaction as the report."""
-        self.outbox.add(session, topic=REPORT_RECEIVED, event_=new_event(
-            service=SERVICE, type_=REPORT_RECEIVED, subject=row.id,
-            key=enterprise_key(row), data={"report": report_event_data(row)}))
+        self.outbox.add(
+            session,
+            topic=REPORT_RECEIVED,
+            event_=new_event(
+                service=SERVICE,
+                type_=REPORT_RECEIVED,
+                subject=row.id,
+                key=enterprise_key(row),
+                data={"report": report_event_data(row)},
+            ),
+        )
 
 
 def enterprise_key(row: Report) -> str:
@@ -324,18 +442,30 @@ def enterprise_key(row: Report) -> str:
 def report_event_data(row: Report) -> dict[str, Any]:
     """The report as `report.received` carries it: every figure, no personal data."""
     return {
-        "id": row.id, "channel": row.channel, "source": row.source,
-        "source_ref": row.source_ref, "jurisdiction": row.jurisdiction, "region": row.region,
+        "id": row.id,
+        "channel": row.channel,
+        "source": row.source,
+        "source_ref": row.source_ref,
+        "jurisdiction": row.jurisdiction,
+        "region": row.region,
         "affected_regions": row.affected_regions,
-        "occurred_at": row.occurred_at.isoformat(), "received_at": row.received_at.isoformat(),
-        "enterprise": {"name": row.enterprise_name, "credit_code": row.enterprise_credit_code,
-                       "industry": row.enterprise_industry},
-        "category": row.category, "category_text": row.category_text,
-        "workers_involved": row.workers_involved, "amount_yuan": str(Decimal(row.amount_yuan)),
-        "terminations": row.terminations, "collective_action": row.collective_action,
+        "occurred_at": row.occurred_at.isoformat(),
+        "received_at": row.received_at.isoformat(),
+        "enterprise": {
+            "name": row.enterprise_name,
+            "credit_code": row.enterprise_credit_code,
+            "industry": row.enterprise_industry,
+        },
+        "category": row.category,
+        "category_text": row.category_text,
+        "workers_involved": row.workers_involved,
+        "amount_yuan": str(Decimal(row.amount_yuan)),
+        "terminations": row.terminations,
+        "collective_action": row.collective_action,
         "extreme_individual": row.extreme_individual,
         "potential_major_impact": row.potential_major_impact,
-        "summary": _redacted(row.summary), "demands": _redacted(row.demands),
+        "summary": _redacted(row.summary),
+        "demands": _redacted(row.demands),
         "location": _redacted(row.location),
     }
 
@@ -351,8 +481,13 @@ def _redacted(text: str | None) -> str | None:
 
 
 def _invalid(loc: list[str], msg: str) -> Problem:
-    return Problem(422, f"{loc[-1]}: {msg}", type_=TYPE_BASE + "validation-error",
-                   title="Validation failed", errors=[{"loc": loc, "msg": msg, "type": "value_error"}])
+    return Problem(
+        422,
+        f"{loc[-1]}: {msg}",
+        type_=TYPE_BASE + "validation-error",
+        title="Validation failed",
+        errors=[{"loc": loc, "msg": msg, "type": "value_error"}],
+    )
 
 
 def _encode_cursor(row: Report) -> str:
@@ -366,5 +501,6 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
         when, _, report_id = raw.partition("|")
         return dt.datetime.fromisoformat(when), report_id
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Problem(400, "the cursor is not one this API gave out",
-                      type_=TYPE_BASE + "bad-cursor") from exc
+        raise Problem(
+            400, "the cursor is not one this API gave out", type_=TYPE_BASE + "bad-cursor"
+        ) from exc

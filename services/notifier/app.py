@@ -1,4 +1,4 @@
-"""The notifier service. Its rules, tables and consumers arrive with its own issue; the wiring is real."""
+"""The notifier service; its rules, tables and consumers arrive with its own issue."""
 
 from __future__ import annotations
 

@@ -9,9 +9,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -42,13 +43,18 @@ class Server:
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LABORWATCH_")}
-        env |= {"LABORWATCH_PORT": str(self.port),
-                "LABORWATCH_HOTLINE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                "LABORWATCH_LOG_JSON": "false"}
-        with (self.workdir / "stdout.txt").open("a") as out, \
-                (self.workdir / "server.log").open("a") as log:
-            self.process = subprocess.Popen([LABORWATCH, "run"], cwd=self.workdir, env=env,
-                                            stdout=out, stderr=log)
+        env |= {
+            "LABORWATCH_PORT": str(self.port),
+            "LABORWATCH_HOTLINE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "LABORWATCH_LOG_JSON": "false",
+        }
+        with (
+            (self.workdir / "stdout.txt").open("a") as out,
+            (self.workdir / "server.log").open("a") as log,
+        ):
+            self.process = subprocess.Popen(
+                [LABORWATCH, "run"], cwd=self.workdir, env=env, stdout=out, stderr=log
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             assert self.process.poll() is None, (self.workdir / "server.log").read_text()
@@ -74,7 +80,7 @@ class Server:
         self.process = None
         return code
 
-    def bus_events(self, topic: str) -> list[dict[str, object]]:
+    def bus_events(self, topic: str) -> list[dict[str, Any]]:
         with sqlite3.connect(self.db) as conn:
             rows = conn.execute("SELECT payload FROM bus_messages WHERE topic = ?", (topic,))
             return [orjson.loads(payload) for (payload,) in rows]
@@ -88,10 +94,10 @@ def server(tmp_path: Path) -> Iterator[Server]:
         s.stop(signal.SIGKILL)
 
 
-def wait_for(check: object, timeout: float = 15) -> object:
+def wait_for(check: Callable[[], Any], timeout: float = 15) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        result = check()  # type: ignore[operator]
+        result = check()
         if result:
             return result
         time.sleep(0.1)
@@ -99,10 +105,14 @@ def wait_for(check: object, timeout: float = 15) -> object:
 
 
 REPORT = {
-    "source": "agency", "jurisdiction": "xuanen", "region": "zhushan",
+    "source": "agency",
+    "jurisdiction": "xuanen",
+    "region": "zhushan",
     "occurred_at": "2026-11-20T09:30:00+08:00",
-    "enterprise": {"name": "宣恩某建筑有限公司"}, "category": "wage_arrears",
-    "workers_involved": 60, "collective_action": "possible",
+    "enterprise": {"name": "宣恩某建筑有限公司"},
+    "category": "wage_arrears",
+    "workers_involved": 60,
+    "collective_action": "possible",
     "reporter": {"name": "张三", "phone": "13800138000"},
 }
 
@@ -113,24 +123,36 @@ def test_embedded_default_accepts_publishes_learns_and_survives_restart(server: 
     headers = {"Authorization": f"Bearer {key}"}
 
     assert httpx.get(server.url + "/docs").status_code == 200
-    r = httpx.post(server.url + "/v1/reports", json=REPORT | {"source_ref": "E2E-1"},
-                   headers=headers)
+    r = httpx.post(
+        server.url + "/v1/reports", json=REPORT | {"source_ref": "E2E-1"}, headers=headers
+    )
     assert r.status_code == 202, r.text
     report_id = r.json()["id"]
 
-    events = wait_for(lambda: [e for e in server.bus_events(REPORT_RECEIVED)
-                               if e["subject"] == report_id])
-    assert len(events) == 1  # type: ignore[arg-type]
+    events = wait_for(
+        lambda: [e for e in server.bus_events(REPORT_RECEIVED) if e["subject"] == report_id]
+    )
+    assert len(events) == 1
 
     # Grading's event, as it would arrive on the bus: intake learns the report's incident.
-    warning = new_event(service="grading", type_=INCIDENT_WARNING, key="xuanen:x",
-                        data={"incident": {"id": "inc-1", "report_ids": [report_id]}})
+    warning = new_event(
+        service="grading",
+        type_=INCIDENT_WARNING,
+        key="xuanen:x",
+        data={"incident": {"id": "inc-1", "report_ids": [report_id]}},
+    )
     with sqlite3.connect(server.db) as conn:
-        conn.execute("INSERT INTO bus_messages (topic, key, payload, created_at) "
-                     "VALUES (?, ?, ?, datetime('now'))",
-                     (INCIDENT_WARNING, "xuanen:x", warning.to_bytes()))
-    wait_for(lambda: httpx.get(f"{server.url}/v1/reports/{report_id}",
-                               headers=headers).json()["incident_id"] == "inc-1")
+        conn.execute(
+            "INSERT INTO bus_messages (topic, key, payload, created_at) "
+            "VALUES (?, ?, ?, datetime('now'))",
+            (INCIDENT_WARNING, "xuanen:x", warning.to_bytes()),
+        )
+    wait_for(
+        lambda: (
+            httpx.get(f"{server.url}/v1/reports/{report_id}", headers=headers).json()["incident_id"]
+            == "inc-1"
+        )
+    )
 
     # A graceful stop: uvicorn finishes the lifespan, then re-raises the signal it caught.
     assert server.stop(signal.SIGTERM) in (0, -signal.SIGTERM)
@@ -142,11 +164,11 @@ def test_embedded_default_accepts_publishes_learns_and_survives_restart(server: 
     assert got.status_code == 200 and got.json()["incident_id"] == "inc-1"
     assert got.json()["reporter"] == {"name": "张*", "phone": "138****8000"}
     # The same request after the restart is still recognised.
-    again = httpx.post(server.url + "/v1/reports", json=REPORT | {"source_ref": "E2E-1"},
-                       headers=headers)
+    again = httpx.post(
+        server.url + "/v1/reports", json=REPORT | {"source_ref": "E2E-1"}, headers=headers
+    )
     assert again.status_code == 200 and again.json()["id"] == report_id
-    assert len([e for e in server.bus_events(REPORT_RECEIVED)
-                if e["subject"] == report_id]) == 1
+    assert len([e for e in server.bus_events(REPORT_RECEIVED) if e["subject"] == report_id]) == 1
 
 
 def test_an_accepted_report_survives_a_crash(server: Server) -> None:
@@ -154,16 +176,19 @@ def test_an_accepted_report_survives_a_crash(server: Server) -> None:
     headers = {"Authorization": f"Bearer {server.read_first_admin_key()}"}
     accepted = []
     for n in range(20):
-        r = httpx.post(server.url + "/v1/reports",
-                       json=REPORT | {"source_ref": f"CRASH-{uuid.uuid4().hex[:6]}-{n}"},
-                       headers=headers)
+        r = httpx.post(
+            server.url + "/v1/reports",
+            json=REPORT | {"source_ref": f"CRASH-{uuid.uuid4().hex[:6]}-{n}"},
+            headers=headers,
+        )
         assert r.status_code == 202
         accepted.append(r.json()["id"])
     server.stop(signal.SIGKILL)  # no chance to relay what is still in the outbox
 
     server.start()
-    published = wait_for(lambda: {e["subject"] for e in server.bus_events(REPORT_RECEIVED)}
-                         >= set(accepted))
+    published = wait_for(
+        lambda: {e["subject"] for e in server.bus_events(REPORT_RECEIVED)} >= set(accepted)
+    )
     assert published
     subjects = [e["subject"] for e in server.bus_events(REPORT_RECEIVED)]
     assert sorted(subjects) == sorted(accepted)  # each exactly once

@@ -23,11 +23,15 @@ pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 def a_report(n: int = 0, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "source": "agency", "source_ref": f"K-{uuid.uuid4().hex[:8]}-{n}",
-        "jurisdiction": "changchun", "region": "chaoyang",
+        "source": "agency",
+        "source_ref": f"K-{uuid.uuid4().hex[:8]}-{n}",
+        "jurisdiction": "changchun",
+        "region": "chaoyang",
         "occurred_at": "2026-11-20T09:30:00+08:00",
         "enterprise": {"name": "长春某建筑劳务有限公司", "credit_code": "91350100M000100Y43"},
-        "category": "wage_arrears", "workers_involved": 35, "amount_yuan": "1200000.00",
+        "category": "wage_arrears",
+        "workers_involved": 35,
+        "amount_yuan": "1200000.00",
         "reporter": {"name": "李四", "phone": "13800138000"},
     }
     body.update(overrides)
@@ -36,15 +40,21 @@ def a_report(n: int = 0, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def system(pg_url: str, broker: Broker) -> AsyncIterator[Running]:
-    async with running(make_settings(database_url=pg_url,
-                                     kafka_bootstrap_servers=broker.bootstrap)) as r:
+    async with running(
+        make_settings(database_url=pg_url, kafka_bootstrap_servers=broker.bootstrap)
+    ) as r:
         yield r
 
 
 async def read_topic(bootstrap: str, topic: str, *, until: Any, timeout: float = 30) -> list[Any]:
     """Read a topic from the start with a group of our own until `until(records)` holds."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                group_id=f"test-{uuid.uuid4().hex[:8]}", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        group_id=f"test-{uuid.uuid4().hex[:8]}",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     records: list[Any] = []
     try:
@@ -71,8 +81,12 @@ async def produce(bootstrap: str, topic: str, values: list[bytes], key: bytes = 
 
 
 def warning_event(incident_id: str, report_ids: list[str], *, event_id: str | None = None) -> bytes:
-    event = new_event(service="grading", type_=INCIDENT_WARNING, key="changchun:x",
-                      data={"incident": {"id": incident_id, "report_ids": report_ids}})
+    event = new_event(
+        service="grading",
+        type_=INCIDENT_WARNING,
+        key="changchun:x",
+        data={"incident": {"id": incident_id, "report_ids": report_ids}},
+    )
     if event_id is not None:
         event = event.model_copy(update={"id": event_id})
     return event.to_bytes()
@@ -90,12 +104,18 @@ async def test_a_report_reaches_the_topic_exactly_once_as_a_cloudevent(
     assert r.status_code == 202, r.text
     report_id = r.json()["id"]
     # A retry of the same request must not publish again.
-    again = await system.client.post("/v1/reports", json=a_report(source_ref=r.json()["source_ref"]),
-                                     headers=system.auth("reporter"))
+    again = await system.client.post(
+        "/v1/reports",
+        json=a_report(source_ref=r.json()["source_ref"]),
+        headers=system.auth("reporter"),
+    )
     assert again.status_code == 200 and again.json()["id"] == report_id
 
-    records = await read_topic(broker.bootstrap, REPORT_RECEIVED,
-                               until=lambda rs: any(report_id.encode() in x.value for x in rs))
+    records = await read_topic(
+        broker.bootstrap,
+        REPORT_RECEIVED,
+        until=lambda rs: any(report_id.encode() in x.value for x in rs),
+    )
     mine = [x for x in records if orjson.loads(x.value)["subject"] == report_id]
     assert len(mine) == 1
     record = mine[0]
@@ -124,9 +144,14 @@ async def test_a_redelivered_event_changes_nothing(system: Running, broker: Brok
 
     async def marker_seen() -> bool:
         async with system.runtime.sessionmaker() as session:
-            return bool(await session.scalar(select(func.count()).select_from(ProcessedEvent)
-                                             .where(ProcessedEvent.consumer == "intake.incidents")
-                                             ) == 2)
+            return bool(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(ProcessedEvent)
+                    .where(ProcessedEvent.consumer == "intake.incidents")
+                )
+                == 2
+            )
 
     await eventually(marker_seen, timeout=30)
     assert await incident_of(system, report_id) == "incident-1"
@@ -138,24 +163,30 @@ async def test_a_poison_event_goes_to_the_dlq_and_the_next_is_processed(
     r = await system.client.post("/v1/reports", json=a_report(), headers=system.auth())
     report_id = r.json()["id"]
     not_json = b"\x00not a cloudevent"
-    breaks_handler = new_event(service="grading", type_=INCIDENT_WARNING, key="k",
-                               data={"unexpected": True}).to_bytes()
-    await produce(broker.bootstrap, INCIDENT_WARNING,
-                  [not_json, breaks_handler, warning_event("incident-9", [report_id])])
+    breaks_handler = new_event(
+        service="grading", type_=INCIDENT_WARNING, key="k", data={"unexpected": True}
+    ).to_bytes()
+    await produce(
+        broker.bootstrap,
+        INCIDENT_WARNING,
+        [not_json, breaks_handler, warning_event("incident-9", [report_id])],
+    )
 
     async def placed() -> str | None:
         return await incident_of(system, report_id)
 
     assert await eventually(placed, timeout=30) == "incident-9"
     async with system.runtime.sessionmaker() as session:
-        letters = list((await session.execute(select(DeadLetter).order_by(DeadLetter.id)))
-                       .scalars())
+        letters = list(
+            (await session.execute(select(DeadLetter).order_by(DeadLetter.id))).scalars()
+        )
     assert [d.payload for d in letters] == [not_json, breaks_handler]
     assert letters[1].attempts == 3  # bounded retries (consumer_max_attempts in the test settings)
     assert "KeyError" in letters[1].error
 
-    dlq = await read_topic(broker.bootstrap, dead_letter_topic(INCIDENT_WARNING),
-                           until=lambda rs: len(rs) >= 2)
+    dlq = await read_topic(
+        broker.bootstrap, dead_letter_topic(INCIDENT_WARNING), until=lambda rs: len(rs) >= 2
+    )
     assert sorted(x.value for x in dlq) == sorted([not_json, breaks_handler])
 
 
@@ -180,8 +211,11 @@ async def test_reports_are_accepted_while_the_broker_is_down_and_published_after
         broker.resume()
 
     records = await read_topic(
-        broker.bootstrap, REPORT_RECEIVED, timeout=60,
-        until=lambda rs: {orjson.loads(x.value)["subject"] for x in rs} >= set(ids))
+        broker.bootstrap,
+        REPORT_RECEIVED,
+        timeout=60,
+        until=lambda rs: {orjson.loads(x.value)["subject"] for x in rs} >= set(ids),
+    )
     events_per_report: dict[str, set[str]] = {}
     for x in records:
         event = orjson.loads(x.value)
