@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from pydantic import PlainSerializer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -27,3 +30,11 @@ class Clock:
     def scaled(self, duration: dt.timedelta) -> dt.timedelta:
         """Scale a policy duration: a 6-hour limit at scale N lasts 6 h / N."""
         return duration / self.time_scale
+
+
+def _shown_in_shanghai(value: dt.datetime) -> str:
+    return value.astimezone(SHANGHAI).isoformat()
+
+
+# A timestamp as responses show it: stored in UTC, shown in Asia/Shanghai (+08:00).
+LocalTime = Annotated[dt.datetime, PlainSerializer(_shown_in_shanghai, return_type=str)]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from libs.common.clock import LocalTime
 from libs.common.enterprise import is_valid_credit_code
 
 Source = Literal[
@@ -226,8 +226,8 @@ class ReportOut(BaseModel):
     jurisdiction: str
     region: str
     affected_regions: list[str]
-    occurred_at: dt.datetime
-    received_at: dt.datetime
+    occurred_at: LocalTime
+    received_at: LocalTime
     enterprise: EnterpriseOut
     category: str
     category_text: str | None = Field(description="the hotline's own category, if mapped")
