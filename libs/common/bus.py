@@ -294,7 +294,7 @@ class _InProcessSubscription:
                     BusOffset.group_name == self.group, BusOffset.topic.in_(self.topics)
                 )
             )
-            stored = dict(rows.tuples().all())
+            stored = {row.topic: row.position for row in rows}
             for topic in self.topics:
                 if topic not in stored:
                     session.add(BusOffset(group_name=self.group, topic=topic, position=0))

@@ -60,6 +60,7 @@ class ConsumerRunner:
         outbox: Outbox,
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
+        outage_retry_seconds: float = 1.0,
     ) -> None:
         self.consumer = consumer
         self._bus = bus
@@ -67,6 +68,7 @@ class ConsumerRunner:
         self._outbox = outbox
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
+        self._outage_retry = outage_retry_seconds
         dialect = sessionmaker.kw["bind"].dialect.name
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         self._stopping = asyncio.Event()
@@ -112,7 +114,7 @@ class ConsumerRunner:
                         exc_info=True,
                         extra={"consumer": self.consumer.name, "event_id": event.id},
                     )
-                    await asyncio.sleep(1.0)
+                    await asyncio.sleep(self._outage_retry)
                     continue
                 attempts += 1
                 if attempts >= self._max_attempts:

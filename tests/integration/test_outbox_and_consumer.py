@@ -1,0 +1,202 @@
+"""The outbox relay and the idempotent consumer on PostgreSQL, without the HTTP layer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.bus import Delivered, InProcessBus, Outgoing
+from libs.common.consumer import Consumer, ConsumerRunner, is_outage
+from libs.common.events import CloudEvent, new_event
+from libs.common.outbox import Outbox
+from libs.common.runtime import Runtime
+from libs.common.tables import DeadLetter, OutboxMessage, ProcessedEvent
+from tests.conftest import make_settings, truncate_all
+
+pytestmark = pytest.mark.postgres
+
+
+@dataclass
+class RecordingBus:
+    """Stands in for the broker only: these tests are about which rows a relay claims."""
+
+    published: list[bytes] = field(default_factory=list)
+    fail: bool = False
+
+    async def publish(
+        self, messages: Sequence[Outgoing], *, session: AsyncSession | None = None
+    ) -> None:
+        await asyncio.sleep(0.01)  # let the other relay run while this batch is held
+        if self.fail:
+            raise ConnectionError("broker away")
+        self.published += [m.value for m in messages]
+
+
+@pytest.fixture
+async def runtime(pg_url: str) -> AsyncIterator[Runtime]:
+    rt = Runtime.from_settings(make_settings(database_url=pg_url))
+    await truncate_all(rt)
+    yield rt
+    await rt.engine.dispose()
+
+
+async def fill_outbox(runtime: Runtime, outbox: Outbox, n: int) -> list[bytes]:
+    payloads = []
+    async with runtime.sessionmaker.begin() as session:
+        for i in range(n):
+            event = new_event(service="intake", type_="t", data={"i": i}, key=f"k{i % 7}")
+            outbox.add(session, topic="laborwatch.report.received.v1", event_=event)
+            payloads.append(event.to_bytes())
+    return payloads
+
+
+async def test_two_relays_never_publish_the_same_row_twice(runtime: Runtime) -> None:
+    bus = RecordingBus()
+    relays = [
+        Outbox(
+            producer="intake",
+            sessionmaker=runtime.sessionmaker,
+            bus=bus,  # type: ignore[arg-type]
+            batch_size=25,
+        )
+        for _ in range(2)
+    ]
+    payloads = await fill_outbox(runtime, relays[0], 300)
+
+    async def drain(relay: Outbox) -> None:
+        while await relay.relay_once():
+            pass
+
+    await asyncio.gather(*(drain(r) for r in relays))
+    assert sorted(bus.published) == sorted(payloads)  # every row once, none twice
+    assert await relays[0].pending() == 0
+
+
+async def test_a_failed_publish_keeps_the_rows_for_the_next_try(runtime: Runtime) -> None:
+    bus = RecordingBus(fail=True)
+    relay = Outbox(producer="intake", sessionmaker=runtime.sessionmaker, bus=bus)  # type: ignore[arg-type]
+    payloads = await fill_outbox(runtime, relay, 10)
+    with pytest.raises(ConnectionError):
+        await relay.relay_once()
+    assert await relay.pending() == 10
+    bus.fail = False
+    assert await relay.relay_once() == 10
+    assert bus.published == payloads  # oldest first
+    async with runtime.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+async def test_relays_of_different_services_leave_each_others_rows(runtime: Runtime) -> None:
+    bus = RecordingBus()
+    intake = Outbox(producer="intake", sessionmaker=runtime.sessionmaker, bus=bus)  # type: ignore[arg-type]
+    grading = Outbox(producer="grading", sessionmaker=runtime.sessionmaker, bus=bus)  # type: ignore[arg-type]
+    await fill_outbox(runtime, intake, 3)
+    assert await grading.relay_once() == 0
+    assert await intake.pending() == 3
+
+
+def delivered(event: CloudEvent | bytes, offset: int, topic: str = "laborwatch.t.v1") -> Delivered:
+    value = event if isinstance(event, bytes) else event.to_bytes()
+    return Delivered(topic=topic, key="k", value=value, partition=0, offset=offset)
+
+
+async def test_the_consumer_applies_each_event_once_and_dead_letters_poison(
+    runtime: Runtime,
+) -> None:
+    seen: list[int] = []
+
+    async def handle(session: AsyncSession, event: CloudEvent) -> None:
+        if event.data.get("poison"):
+            raise ValueError("cannot apply")
+        seen.append(event.data["n"])
+
+    outbox = runtime.outbox("test")
+    runner = ConsumerRunner(
+        Consumer("test.c", ("laborwatch.t.v1",), handle),
+        bus=runtime.bus,
+        sessionmaker=runtime.sessionmaker,
+        outbox=outbox,
+        max_attempts=3,
+        backoff_seconds=0,
+    )
+    one = new_event(service="test", type_="t", data={"n": 1}, key="k")
+    poison = new_event(service="test", type_="t", data={"poison": True}, key="k")
+    two = new_event(service="test", type_="t", data={"n": 2}, key="k")
+    messages: list[CloudEvent | bytes] = [one, one, poison, b"{not json", two, poison]
+    for offset, message in enumerate(messages):
+        await runner.process(delivered(message, offset))
+
+    assert seen == [1, 2]
+    async with runtime.sessionmaker() as session:
+        letters = list(
+            (await session.execute(select(DeadLetter).order_by(DeadLetter.id))).scalars()
+        )
+        processed = await session.scalar(select(func.count()).select_from(ProcessedEvent))
+        dlq = list((await session.execute(select(OutboxMessage.topic))).scalars())
+    # The poison is dead-lettered once: its second delivery is recognised as handled.
+    assert [(d.event_id, d.attempts) for d in letters] == [(poison.id, 3), (None, 1)]
+    assert processed == 3  # one, poison, two
+    assert dlq == ["laborwatch.t.v1.dlq", "laborwatch.t.v1.dlq"]
+
+
+async def test_an_outage_is_waited_out_not_dead_lettered(runtime: Runtime) -> None:
+    calls = 0
+
+    async def handle(session: AsyncSession, event: CloudEvent) -> None:
+        nonlocal calls
+        calls += 1
+        if calls <= 5:  # more failures than max_attempts allows
+            raise OperationalError("SELECT 1", {}, ConnectionRefusedError("db restarting"))
+
+    runner = ConsumerRunner(
+        Consumer("test.o", ("laborwatch.t.v1",), handle),
+        bus=runtime.bus,
+        sessionmaker=runtime.sessionmaker,
+        outbox=runtime.outbox("test"),
+        max_attempts=2,
+        backoff_seconds=0,
+        outage_retry_seconds=0,
+    )
+    await runner.process(delivered(new_event(service="t", type_="t", data={}, key="k"), 0))
+    assert calls == 6
+    async with runtime.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(DeadLetter)) == 0
+
+
+def test_outage_classification() -> None:
+    assert is_outage(OperationalError("x", {}, OSError()))
+    assert is_outage(ConnectionRefusedError())
+    assert not is_outage(ValueError("bad event"))
+    assert not is_outage(KeyError("incident"))
+
+
+async def test_in_process_bus_resumes_from_the_committed_position(runtime: Runtime) -> None:
+    bus = InProcessBus(runtime.sessionmaker)
+    await bus.publish([Outgoing("laborwatch.t.v1", "k", f"m{i}".encode()) for i in range(5)])
+    sub = bus.subscribe(group="g", topics=["laborwatch.t.v1"])
+    await sub.start()
+    first = await sub.fetch(timeout=1)
+    assert [m.value for m in first] == [b"m0", b"m1", b"m2", b"m3", b"m4"]
+    await sub.commit(first[:3])
+    await sub.stop()
+
+    again = bus.subscribe(group="g", topics=["laborwatch.t.v1"])
+    await again.start()
+    rest = await again.fetch(timeout=1)
+    assert [m.value for m in rest] == [b"m3", b"m4"]
+    await again.commit(rest)
+    other_group = bus.subscribe(group="h", topics=["laborwatch.t.v1"])
+    await other_group.start()
+    assert len(await other_group.fetch(timeout=1)) == 5
+
+    waiting = asyncio.create_task(again.fetch(timeout=5))
+    await asyncio.sleep(0.05)
+    await bus.publish([Outgoing("laborwatch.t.v1", "k", b"m5")])
+    woken = await asyncio.wait_for(waiting, 2)  # woken by the publish, not by the timeout
+    assert [m.value for m in woken] == [b"m5"]
