@@ -5,13 +5,13 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Literal, get_args
 
 # ---------------------------------------------------------------------------
 # Hotline (12345 / 12333) work-order categories
 # ---------------------------------------------------------------------------
 
-CONTRACT_CATEGORIES: Final[tuple[str, ...]] = (
+Category = Literal[
     "labor_contract",
     "wage_arrears",
     "labor_dispatch",
@@ -25,8 +25,10 @@ CONTRACT_CATEGORIES: Final[tuple[str, ...]] = (
     "collective_contract",
     "layoff",
     "other",
-)
-"""The category identifiers of the intake contract."""
+]
+"""A report's category, as the contract names it."""
+
+CONTRACT_CATEGORIES: Final[tuple[str, ...]] = get_args(Category)
 
 _CHINESE_CATEGORY_NAMES: Final[dict[str, tuple[str, ...]]] = {
     "wage_arrears": (

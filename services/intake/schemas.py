@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from libs.common.clock import LocalTime
 from libs.common.enterprise import is_valid_credit_code
+from services.intake.domain import Category
 
 Source = Literal[
     "agency",
@@ -20,21 +21,6 @@ Source = Literal[
     "campaign",
     "assignment",
     "monitoring",
-    "other",
-]
-Category = Literal[
-    "labor_contract",
-    "wage_arrears",
-    "labor_dispatch",
-    "hr_outsourcing",
-    "work_injury",
-    "retirement",
-    "public_opinion",
-    "social_insurance",
-    "working_hours",
-    "rest_leave",
-    "collective_contract",
-    "layoff",
     "other",
 ]
 CollectiveAction = Literal["none", "possible", "occurred"]
