@@ -7,6 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import services.grading.tables
 import services.intake.tables  # noqa: F401  (each service's tables register on the metadata)
 from libs.common import tables  # noqa: F401
 from libs.common.db import create_engine, metadata

@@ -1,17 +1,29 @@
-"""The grading service; its rules, tables and consumers arrive with its own issue."""
+"""The grading service: gather reports into incidents, grade them by policy, route them."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from libs.common.runtime import Runtime, Service, build_app
-
-SERVICE = "grading"
+from services.grading import api
+from services.grading.consumers import consumers
+from services.grading.policy import load_policies
+from services.grading.service import SERVICE, Grading
 
 
 def service(runtime: Runtime) -> Service:
     """Assemble grading's parts on the runtime."""
-    return Service(name=SERVICE, outbox=runtime.outbox(SERVICE))
+    outbox = runtime.outbox(SERVICE)
+    grading = Grading(
+        sessionmaker=runtime.sessionmaker,
+        registry=runtime.registry,
+        policies=load_policies(runtime.registry, runtime.settings.jurisdictions_dir),
+        outbox=outbox,
+        clock=runtime.clock,
+    )
+    return Service(
+        name=SERVICE, outbox=outbox, routers=[api.router(grading)], consumers=consumers(grading)
+    )
 
 
 def create_app(runtime: Runtime) -> FastAPI:

@@ -13,8 +13,11 @@ def consumers(intake: Intake) -> list[Consumer]:
     """Intake's consumers."""
 
     async def on_incident(session: AsyncSession, event: CloudEvent) -> None:
-        # `incident.warning` carries the incident with the ids of the reports it gathers.
+        # `incident.warning` carries the incident with the ids of the reports it gathers. A
+        # county cluster gathers incidents, not reports: each report keeps its own incident.
         incident = event.data["incident"]
+        if incident.get("kind", "single") == "cluster":
+            return
         await intake.place_in_incident(
             session,
             incident_id=str(incident["id"]),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import uuid
@@ -21,6 +20,7 @@ from libs.common.events import REPORT_RECEIVED, new_event
 from libs.common.jurisdictions import Registry
 from libs.common.metrics import REPORTS_ACCEPTED
 from libs.common.outbox import Outbox
+from libs.common.pagination import decode_cursor, encode_cursor
 from libs.common.privacy import Cipher, mask_name, mask_phone, redact
 from libs.common.problems import TYPE_BASE, Problem
 from services.intake.domain import map_hotline_category
@@ -202,7 +202,7 @@ class Intake:
         if received_to is not None:
             query = query.where(Report.received_at < received_to)
         if cursor is not None:
-            after_time, after_id = _decode_cursor(cursor)
+            after_time, after_id = decode_cursor(cursor)
             query = query.where(
                 or_(
                     Report.received_at < after_time,
@@ -212,7 +212,11 @@ class Intake:
         query = query.order_by(Report.received_at.desc(), Report.id.desc()).limit(limit + 1)
         async with self.sessionmaker() as session:
             rows = list((await session.execute(query)).scalars())
-        next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+        next_cursor = (
+            encode_cursor(rows[limit - 1].received_at, rows[limit - 1].id)
+            if len(rows) > limit
+            else None
+        )
         return rows[:limit], next_cursor
 
     def to_out(self, row: Report) -> ReportOut:
@@ -488,19 +492,3 @@ def _invalid(loc: list[str], msg: str) -> Problem:
         title="Validation failed",
         errors=[{"loc": loc, "msg": msg, "type": "value_error"}],
     )
-
-
-def _encode_cursor(row: Report) -> str:
-    raw = f"{row.received_at.isoformat()}|{row.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        when, _, report_id = raw.partition("|")
-        return dt.datetime.fromisoformat(when), report_id
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Problem(
-            400, "the cursor is not one this API gave out", type_=TYPE_BASE + "bad-cursor"
-        ) from exc
