@@ -40,9 +40,17 @@ def a_report(n: int = 0, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def system(pg_url: str, broker: Broker) -> AsyncIterator[Running]:
-    async with running(
-        make_settings(database_url=pg_url, kafka_bootstrap_servers=broker.bootstrap)
-    ) as r:
+    """Intake alone: these tests play grading's part themselves."""
+    settings = make_settings(database_url=pg_url, kafka_bootstrap_servers=broker.bootstrap)
+    async with running(settings, services="intake") as r:
+        yield r
+
+
+@pytest.fixture
+async def whole(pg_url: str, broker: Broker) -> AsyncIterator[Running]:
+    """Every service, in one process, over the broker."""
+    settings = make_settings(database_url=pg_url, kafka_bootstrap_servers=broker.bootstrap)
+    async with running(settings) as r:
         yield r
 
 
@@ -224,3 +232,36 @@ async def test_reports_are_accepted_while_the_broker_is_down_and_published_after
     # time, so idempotent consumers apply it once.
     assert all(len(events_per_report[i]) == 1 for i in ids)
     assert (await system.client.get("/readyz")).status_code == 200
+
+
+async def test_report_to_incident_to_warning_on_postgres_and_kafka(
+    whole: Running, broker: Broker
+) -> None:
+    r = await whole.client.post(
+        "/v1/reports", json=a_report(workers_involved=55), headers=whole.auth("reporter")
+    )
+    report_id = r.json()["id"]
+
+    def has_warning(records: list[Any]) -> bool:
+        return any(
+            report_id in orjson.loads(x.value)["data"]["incident"]["report_ids"] for x in records
+        )
+
+    records = await read_topic(broker.bootstrap, INCIDENT_WARNING, until=has_warning)
+    events = [orjson.loads(x.value) for x in records]
+    mine = [e for e in events if report_id in e["data"]["incident"]["report_ids"]]
+    assert len(mine) == 1
+    event = JSONFormat().read(None, records[events.index(mine[0])].value)
+    assert event.get_type() == INCIDENT_WARNING and event.get_source() == "/laborwatch/grading"
+    warning = mine[0]["data"]["warning"]
+    assert warning["level"] == "red"
+    assert warning["routed_to"]["body_id"] == "changchun.leading_group"
+    assert warning["reasons"] == ["workers_involved 55 >= 50 (涉及人数 55 ≥ 50 人)"]
+    incident_id = mine[0]["subject"]
+
+    async def learned() -> bool:
+        return await incident_of(whole, report_id) == incident_id
+
+    await eventually(learned, timeout=30)
+    got = await whole.client.get(f"/v1/incidents/{incident_id}", headers=whole.auth())
+    assert got.json()["level"] == "red" and got.json()["report_ids"] == [report_id]
