@@ -10,10 +10,18 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from libs.common.jurisdictions import BUILT_IN_DIR, Jurisdiction, Registry
 
@@ -64,7 +72,25 @@ class AllOf(_Strict):
     all: tuple[Condition, ...] = Field(min_length=1)
 
 
-Condition = Threshold | FlagCondition | AllOf
+def _condition_kind(raw: Any) -> str:
+    if isinstance(raw, dict):
+        return "all" if "all" in raw else "flag" if "flag" in raw else "threshold"
+    return (
+        "all"
+        if isinstance(raw, AllOf)
+        else "flag"
+        if isinstance(raw, FlagCondition)
+        else "threshold"
+    )
+
+
+# Told apart by their keys, so that an error names the condition it is about.
+Condition = Annotated[
+    Annotated[Threshold, Tag("threshold")]
+    | Annotated[FlagCondition, Tag("flag")]
+    | Annotated[AllOf, Tag("all")],
+    Discriminator(_condition_kind),
+]
 AllOf.model_rebuild()
 
 
@@ -77,13 +103,15 @@ class LevelRule(_Strict):
     when: tuple[Condition, ...] = Field(min_length=1, description="fires if any holds")
     route: str = Field(description="a body id; `{region}` stands for the incident's region")
     copies: tuple[str, ...] = ()
-    limit: dt.timedelta = Field(description="reporting limit, ISO 8601 duration (PT6H)")
+    limit: dt.timedelta = Field(
+        gt=dt.timedelta(0), description="reporting limit, ISO 8601 duration (PT6H)"
+    )
 
 
 class ClusterRule(_Strict):
     """Incidents with collective action across regions within a window form one cluster."""
 
-    within: dt.timedelta
+    within: dt.timedelta = Field(gt=dt.timedelta(0))
     min_incidents: int = Field(ge=2)
     min_regions: int = Field(ge=2)
     min_workers: int = Field(ge=0)
@@ -142,20 +170,30 @@ class PolicyError(ValueError):
 
 def check_against(policy: Policy, jurisdiction: Jurisdiction) -> list[str]:
     """Return what in the policy does not match the jurisdiction's bodies and regions."""
-    problems = []
+    return [message for _, message in _mismatches(policy, jurisdiction)]
+
+
+def _mismatches(policy: Policy, jurisdiction: Jurisdiction) -> list[tuple[tuple[Any, ...], str]]:
+    """Each mismatch with where it is in the file (a path under `policy`)."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
     bodies = jurisdiction.bodies_by_id
-    for lvl in policy.levels:
+    for i, lvl in enumerate(policy.levels):
         routes = (
-            [lvl.route.replace("{region}", r) for r in jurisdiction.region_ids]
+            [lvl.route.replace("{region}", r) for r in sorted(jurisdiction.region_ids)]
             if "{region}" in lvl.route
             else [lvl.route]
         )
-        for body in [*routes, *lvl.copies]:
+        for body in routes:
             if body not in bodies:
-                problems.append(f"levels.{lvl.id}: unknown body {body}")
-    for body in policy.assessors:
+                problems.append((("levels", i, "route"), f"levels.{lvl.id}: unknown body {body}"))
+        for j, body in enumerate(lvl.copies):
+            if body not in bodies:
+                problems.append(
+                    (("levels", i, "copies", j), f"levels.{lvl.id}: unknown body {body}")
+                )
+    for j, body in enumerate(policy.assessors):
         if body not in bodies:
-            problems.append(f"assessors: unknown body {body}")
+            problems.append((("assessors", j), f"assessors: unknown body {body}"))
     return problems
 
 
@@ -178,9 +216,13 @@ def load_policies(registry: Registry, directory: Path | None = None) -> dict[str
             raise PolicyError(
                 f"{path}:{_line(root, loc)}: {'.'.join(map(str, loc))}: {first['msg']}"
             ) from exc
-        problems = check_against(policy, jurisdiction)
+        problems = _mismatches(policy, jurisdiction)
         if problems:
-            raise PolicyError(f"{path}:{_line(root, ('policy',))}: {'; '.join(problems)}")
+            where, _ = problems[0]
+            raise PolicyError(
+                f"{path}:{_line(root, ('policy', *where))}: "
+                f"{'; '.join(message for _, message in problems)}"
+            )
         policies[jurisdiction.id] = policy
     return policies
 
