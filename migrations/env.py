@@ -8,7 +8,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import services.grading.tables
-import services.intake.tables  # noqa: F401  (each service's tables register on the metadata)
+import services.intake.tables
+import services.notifier.tables  # noqa: F401  (each service's tables register on the metadata)
 from libs.common import tables  # noqa: F401
 from libs.common.db import create_engine, metadata
 

@@ -35,6 +35,27 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_seconds: float = Field(default=0.2, ge=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Where people reach this deployment: one-click acknowledgement links point here.
+    public_url: str = "http://127.0.0.1:8000"
+    # Reminders before a reporting deadline, as fractions of the limit (0.5 = half-way).
+    reminder_fractions: tuple[float, ...] = (0.5, 0.9)
+    deadline_poll_seconds: float = Field(default=0.5, gt=0)
+    delivery_max_attempts: int = Field(default=8, ge=1)
+    delivery_backoff_seconds: float = Field(default=2.0, ge=0)
+    ack_link_ttl_hours: float = Field(default=72, gt=0)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "laborwatch@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+
+    @field_validator("reminder_fractions")
+    @classmethod
+    def _fractions(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not 0 < f < 1 for f in value):
+            raise ValueError("each reminder fraction must be between 0 and 1 (exclusive)")
+        return tuple(sorted(set(value)))
 
     @field_validator("database_url")
     @classmethod

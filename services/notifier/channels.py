@@ -1,0 +1,132 @@
+"""Delivery channels: signed webhooks, email over SMTP, and an SMS gateway adapter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+import aiosmtplib
+import httpx
+import orjson
+from standardwebhooks.webhooks import Webhook
+
+from libs.common.privacy import mask_phone
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Message:
+    """What one delivery sends: a Chinese text for people, a JSON payload for machines."""
+
+    message_id: str  # stable per delivery: a receiver drops a retry it already has
+    subject: str
+    text: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a delivery goes."""
+
+    address: str
+    secret: str | None = None
+
+
+class DeliveryError(Exception):
+    """A channel could not deliver; the delivery is retried later."""
+
+
+class Sender(Protocol):
+    """A channel."""
+
+    async def send(self, target: Target, message: Message) -> None: ...
+
+
+class WebhookSender:
+    """POST the payload as JSON, signed per Standard Webhooks with the body's secret."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def send(self, target: Target, message: Message) -> None:
+        """Deliver; any answer but 2xx is a failure."""
+        body = orjson.dumps(message.payload).decode()
+        now = dt.datetime.now(dt.UTC)
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": message.message_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+        }
+        if target.secret:
+            headers["webhook-signature"] = Webhook(target.secret).sign(
+                message.message_id, now, body
+            )
+        try:
+            response = await self._client.post(target.address, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"webhook unreachable: {type(exc).__name__}") from exc
+        if not response.is_success:
+            raise DeliveryError(f"webhook answered {response.status_code}")
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """How to reach the mail server."""
+
+    host: str
+    port: int
+    sender: str
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+
+
+class EmailSender:
+    """Send the Chinese text by email over SMTP."""
+
+    def __init__(self, config: SmtpConfig | None) -> None:
+        self._config = config
+
+    async def send(self, target: Target, message: Message) -> None:
+        """Deliver to the address; no mail server configured is a failure, not a silence."""
+        if self._config is None:
+            raise DeliveryError("no SMTP server configured (LABORWATCH_SMTP_HOST)")
+        email = EmailMessage()
+        email["From"] = self._config.sender
+        email["To"] = target.address
+        email["Subject"] = message.subject
+        email["Message-ID"] = f"<{message.message_id}@laborwatch>"
+        email.set_content(message.text)
+        try:
+            await aiosmtplib.send(
+                email,
+                hostname=self._config.host,
+                port=self._config.port,
+                username=self._config.username,
+                password=self._config.password,
+                start_tls=self._config.starttls,
+                timeout=15,
+            )
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"email not accepted: {exc}") from exc
+
+
+class SmsGateway(Protocol):
+    """An SMS provider's API; a deployment plugs in its own."""
+
+    async def send(self, target: Target, message: Message) -> None: ...
+
+
+class LoggingSmsGateway:
+    """Until a provider is plugged in: write the short message to the log (phone masked)."""
+
+    async def send(self, target: Target, message: Message) -> None:
+        """Log the message that would go out."""
+        log.info(
+            "sms (no gateway configured)",
+            extra={"phone": mask_phone(target.address), "text": message.subject},
+        )

@@ -1,0 +1,19 @@
+"""What the notifier learns from events: the warnings it must deliver."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from libs.common.consumer import Consumer
+from libs.common.events import INCIDENT_WARNING, CloudEvent
+from services.notifier.service import Notifier
+
+
+def consumers(notifier: Notifier) -> list[Consumer]:
+    """The notifier's consumers."""
+
+    async def on_warning(session: AsyncSession, event: CloudEvent) -> None:
+        if event.type == INCIDENT_WARNING:
+            await notifier.on_warning(session, event.id, event.data)
+
+    return [Consumer(name="notifier.warnings", topics=(INCIDENT_WARNING,), handle=on_warning)]

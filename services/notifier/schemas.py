@@ -1,0 +1,148 @@
+"""The notifier's request and response bodies (CONTRACT.md, "Notifications")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from libs.common.clock import LocalTime
+
+
+class NotificationOut(BaseModel):
+    """A warning as one body received it, and where its deadline stands."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "…",
+                    "incident_id": "…",
+                    "body_id": "xuanen.zhushan.tripartite",
+                    "kind": "responsible",
+                    "level": "level1",
+                    "level_label": "一级预警",
+                    "issued_at": "2026-11-21T09:31:00+08:00",
+                    "due_at": "2026-11-21T15:31:00+08:00",
+                    "status": "pending",
+                    "acknowledged_at": None,
+                    "late": False,
+                    "escalated_from": None,
+                    "escalation_chain": [
+                        "xuanen.county.tripartite",
+                        "xuanen.prefecture.tripartite",
+                    ],
+                    "drill": False,
+                }
+            ]
+        }
+    )
+
+    id: str
+    incident_id: str
+    jurisdiction: str
+    body_id: str
+    kind: Literal["responsible", "copy"] = Field(
+        description="responsible: must acknowledge by due_at; copy: for information"
+    )
+    level: str
+    level_label: str
+    issued_at: LocalTime
+    due_at: LocalTime | None
+    status: Literal["pending", "acknowledged", "overdue"]
+    acknowledged_at: LocalTime | None
+    acknowledged_by: str | None
+    late: bool = Field(description="acknowledged after due_at")
+    escalated_from: str | None
+    escalation_chain: list[str] = Field(description="the bodies above, frozen at issue")
+    reminders_sent: int
+    drill: bool
+
+
+class NotificationPage(BaseModel):
+    """A page of notifications."""
+
+    items: list[NotificationOut]
+    next_cursor: str | None
+
+
+class AckIn(BaseModel):
+    """An acknowledgement: the body has received the warning and is on it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+
+
+class BodyOnTime(BaseModel):
+    """How one body keeps its reporting limits."""
+
+    body_id: str
+    total: int
+    acknowledged_on_time: int
+    acknowledged_late: int
+    overdue: int
+    pending: int
+    on_time_rate: float | None = Field(description="on time / decided; null if none decided")
+
+
+class OnTimeStats(BaseModel):
+    """On-time statistics per body."""
+
+    items: list[BodyOnTime]
+    next_cursor: str | None = None
+
+
+class ChannelIn(BaseModel):
+    """One way to reach a body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["webhook", "email", "sms"]
+    target: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)
+    ] = Field(description="webhook URL, email address or phone number")
+    secret: str | None = Field(default=None, description="webhook signing secret, whsec_…")
+    enabled: bool = True
+
+
+class ChannelsIn(BaseModel):
+    """Every channel of a body (replaces the ones it had)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "channels": [
+                        {
+                            "type": "webhook",
+                            "target": "https://oa.example.gov.cn/hooks/laborwatch",
+                            "secret": "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+                        },
+                        {"type": "email", "target": "office@example.gov.cn"},
+                        {"type": "sms", "target": "13800138000"},
+                    ]
+                }
+            ]
+        },
+    )
+
+    channels: list[ChannelIn] = Field(max_length=20)
+
+
+class ChannelOut(BaseModel):
+    """A channel as listed (secrets never shown)."""
+
+    id: int
+    type: str
+    target: str
+    has_secret: bool
+    enabled: bool
+
+
+class ChannelList(BaseModel):
+    """A body's channels."""
+
+    items: list[ChannelOut]
+    next_cursor: str | None = None

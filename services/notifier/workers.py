@@ -1,0 +1,65 @@
+"""The notifier's background loops: the deadline clock and the delivery queue.
+
+Both keep their state in the database, so a restart picks up exactly where the last process
+stopped, and several replicas share the work without doing any of it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from services.notifier.metrics import NOTIFICATIONS
+from services.notifier.service import Notifier
+
+log = logging.getLogger(__name__)
+
+
+def deadline_clock(
+    notifier: Notifier, *, poll_seconds: float
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """The loop that fires deadlines and reminders, and keeps the gauges current."""
+
+    async def run() -> None:
+        ticks = 0
+        while True:
+            try:
+                fired = await notifier.fire_deadlines()
+                reminded = await notifier.send_reminders()
+                if ticks % 10 == 0:
+                    counts = await notifier.counts()
+                    for status in ("pending", "acknowledged", "overdue"):
+                        NOTIFICATIONS.labels(status).set(counts.get(status, 0))
+                ticks += 1
+                if fired or reminded:
+                    continue  # there may be more due right now
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("deadline clock failed; retrying", exc_info=True)
+            await asyncio.sleep(poll_seconds)
+
+    run.__name__ = "deadline_clock"
+    return run
+
+
+def delivery_queue(
+    notifier: Notifier, *, poll_seconds: float
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """The loop that sends what is due and retries what failed; it never holds up the clock."""
+
+    async def run() -> None:
+        while True:
+            try:
+                if await notifier.deliver_due():
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("delivery queue failed; retrying", exc_info=True)
+            await asyncio.sleep(poll_seconds)
+
+    run.__name__ = "delivery_queue"
+    return run
