@@ -21,12 +21,12 @@ from services.notifier.service import SERVICE, Notifier
 from services.notifier.workers import deadline_clock, delivery_queue
 
 
-def service(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -> Service:
-    """Assemble the notifier's parts on the runtime."""
+def build_notifier(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -> Notifier:
+    """The notifier's service object on the runtime, with its channels."""
     settings = runtime.settings
-    outbox = runtime.outbox(SERVICE)
-    smtp = (
-        SmtpConfig(
+    smtp = None
+    if settings.smtp_host:
+        smtp = SmtpConfig(
             host=settings.smtp_host,
             port=settings.smtp_port,
             sender=settings.smtp_from,
@@ -34,35 +34,40 @@ def service(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -> Servi
             password=settings.smtp_password,
             starttls=settings.smtp_starttls,
         )
-        if settings.smtp_host
-        else None
-    )
     senders: dict[str, Sender] = {
         "webhook": WebhookSender(http or httpx.AsyncClient(timeout=10)),
         "email": EmailSender(smtp),
         "sms": LoggingSmsGateway(),
     }
-    notifier = Notifier(
+    # The link-signing key is derived, so that a link never exposes SECRET_KEY's other uses.
+    signing_key = hashlib.sha256(b"ack-link:" + settings.effective_secret_key.encode()).digest()
+    return Notifier(
         sessionmaker=runtime.sessionmaker,
         registry=runtime.registry,
-        outbox=outbox,
+        outbox=runtime.outbox(SERVICE),
         clock=runtime.clock,
         cipher=runtime.cipher,
         senders=senders,
         public_url=settings.public_url,
-        signing_key=hashlib.sha256(b"ack-link:" + settings.effective_secret_key.encode()).digest(),
+        signing_key=signing_key,
         reminder_fractions=settings.reminder_fractions,
         max_attempts=settings.delivery_max_attempts,
         backoff_seconds=settings.delivery_backoff_seconds,
     )
+
+
+def service(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -> Service:
+    """Assemble the notifier's parts on the runtime."""
+    notifier = build_notifier(runtime, http=http)
+    poll = runtime.settings.deadline_poll_seconds
     return Service(
         name=SERVICE,
-        outbox=outbox,
+        outbox=notifier.outbox,
         routers=[api.router(notifier)],
         consumers=consumers(notifier),
         workers=[
-            deadline_clock(notifier, poll_seconds=settings.deadline_poll_seconds),
-            delivery_queue(notifier, poll_seconds=settings.deadline_poll_seconds),
+            deadline_clock(notifier, poll_seconds=poll),
+            delivery_queue(notifier, poll_seconds=poll),
         ],
     )
 

@@ -481,11 +481,26 @@ class Notifier:
                 .values(status="cancelled")
             )
             if notification.late:
-                await session.execute(
-                    update(LateReport)
-                    .where(LateReport.notification_id == notification.id)
-                    .values(acknowledged_at=now)
+                # Acknowledged after the deadline: a late report, whether or not the clock had
+                # noticed yet (if it had not, the acknowledgement still stops the escalation).
+                report = await session.scalar(
+                    select(LateReport).where(LateReport.notification_id == notification.id)
                 )
+                if report is None:
+                    assert notification.due_at is not None
+                    session.add(
+                        LateReport(
+                            notification_id=notification.id,
+                            incident_id=notification.incident_id,
+                            body_id=notification.body_id,
+                            level=notification.level,
+                            due_at=notification.due_at,
+                            detected_at=now,
+                            acknowledged_at=now,
+                        )
+                    )
+                else:
+                    report.acknowledged_at = now
             ACK_LATENCY.labels(notification.level).observe(
                 (now - notification.issued_at).total_seconds() * self.clock.time_scale
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,7 +14,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from cloudevents.core.formats.json import JSONFormat
 from sqlalchemy import func, select
 
-from libs.common.events import INCIDENT_WARNING, REPORT_RECEIVED, dead_letter_topic, new_event
+from libs.common.events import (
+    INCIDENT_WARNING,
+    NOTIFICATION,
+    REPORT_RECEIVED,
+    dead_letter_topic,
+    new_event,
+)
 from libs.common.tables import DeadLetter, ProcessedEvent
 from services.intake.tables import Report
 from tests.conftest import Broker, Running, eventually, make_settings, running
@@ -265,3 +272,75 @@ async def test_report_to_incident_to_warning_on_postgres_and_kafka(
     await eventually(learned, timeout=30)
     got = await whole.client.get(f"/v1/incidents/{incident_id}", headers=whole.auth())
     assert got.json()["level"] == "red" and got.json()["report_ids"] == [report_id]
+
+
+async def test_drill_a_warning_nobody_acknowledges_climbs_to_the_top(
+    pg_url: str, broker: Broker
+) -> None:
+    # Xuan'en level 1 is 6 h; at 21600× it is 1 s, and so is each step up the chain.
+    settings = make_settings(
+        database_url=pg_url,
+        kafka_bootstrap_servers=broker.bootstrap,
+        time_scale=21600,
+        deadline_poll_seconds=0.05,
+    )
+    async with running(settings) as drill:
+        body = a_report(
+            jurisdiction="xuanen",
+            region="zhushan",
+            workers_involved=30,
+            collective_action="possible",
+        )
+        r = await drill.client.post("/v1/reports", json=body, headers=drill.auth())
+        assert r.status_code == 202
+
+        async def chain() -> list[dict[str, Any]] | None:
+            page = await drill.client.get(
+                "/v1/notifications", params={"limit": 50}, headers=drill.auth()
+            )
+            items = [i for i in page.json()["items"] if i["kind"] == "responsible"]
+            done = len(items) == 3 and all(i["status"] == "overdue" for i in items)
+            return items if done else None
+
+        items = sorted(await eventually(chain, timeout=60), key=lambda i: i["issued_at"])
+        assert [i["body_id"] for i in items] == [
+            "xuanen.zhushan.tripartite",
+            "xuanen.county.tripartite",
+            "xuanen.prefecture.tripartite",
+        ]
+        assert items[0]["escalated_from"] is None
+        assert items[1]["escalated_from"] == items[0]["id"]
+        assert items[2]["escalated_from"] == items[1]["id"]
+        assert all(i["drill"] for i in items)
+        for i in items:
+            limit = dt.datetime.fromisoformat(i["due_at"]) - dt.datetime.fromisoformat(
+                i["issued_at"]
+            )
+            assert limit == dt.timedelta(seconds=1)
+
+        def kinds(records: list[Any]) -> list[str]:
+            return [orjson.loads(x.value)["data"]["kind"] for x in records]
+
+        records = await read_topic(
+            broker.bootstrap,
+            NOTIFICATION,
+            timeout=60,
+            until=lambda rs: kinds(rs).count("overdue") >= 3,
+        )
+        seen = kinds(records)
+        assert seen.count("overdue") == 3 and seen.count("escalated") == 2
+        metrics = (await drill.client.get("/metrics")).text
+        assert 'laborwatch_escalations_total{jurisdiction="xuanen"}' in metrics
+        incident = await drill.client.get(
+            f"/v1/incidents/{items[0]['incident_id']}", headers=drill.auth()
+        )
+        timeline = [e["kind"] for e in incident.json()["timeline"]]
+
+        async def timeline_complete() -> bool:
+            got = await drill.client.get(
+                f"/v1/incidents/{items[0]['incident_id']}", headers=drill.auth()
+            )
+            return [e["kind"] for e in got.json()["timeline"]].count("notification_overdue") == 3
+
+        await eventually(timeline_complete, timeout=30)
+        assert "level_raised" in timeline

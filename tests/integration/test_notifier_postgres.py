@@ -1,0 +1,170 @@
+"""The notifier's clock on PostgreSQL: replicas racing, acknowledgements racing the clock."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from libs.common.auth import Principal, Role
+from libs.common.runtime import Runtime
+from libs.common.tables import OutboxMessage
+from services.notifier.app import build_notifier
+from services.notifier.service import Notifier
+from services.notifier.tables import LateReport, Notification
+from tests.conftest import make_settings, truncate_all
+
+pytestmark = pytest.mark.postgres
+
+ADMIN = Principal(key_id="k", name="test", role=Role.ADMIN, jurisdiction=None, body_id=None)
+
+
+@pytest.fixture
+async def replicas(pg_url: str) -> AsyncIterator[tuple[Notifier, Notifier]]:
+    """Two notifier instances, each with its own engine, as two processes would have."""
+    runtimes = [Runtime.from_settings(make_settings(database_url=pg_url)) for _ in range(2)]
+    await truncate_all(runtimes[0])
+    yield build_notifier(runtimes[0]), build_notifier(runtimes[1])
+    for runtime in runtimes:
+        await runtime.engine.dispose()
+
+
+def warning(*, issued_ago: dt.timedelta, limit: dt.timedelta) -> dict[str, Any]:
+    issued = dt.datetime.now(dt.UTC) - issued_ago
+    return {
+        "incident": {
+            "id": str(uuid.uuid4()),
+            "jurisdiction": "xuanen",
+            "kind": "single",
+            "enterprise": {"name": "宣恩某公司"},
+            "regions": ["zhushan"],
+            "workers_involved": 30,
+            "amount_yuan": "0",
+            "collective_action": "possible",
+        },
+        "warning": {
+            "level": "level1",
+            "level_label": "一级预警",
+            "policy": "xuanen-2021",
+            "reasons": ["…"],
+            "issued_at": issued.isoformat(),
+            "drill": False,
+            "routed_to": {"body_id": "xuanen.zhushan.tripartite", "name": "珠山镇"},
+            "copies": [],
+            "reporting_limit_seconds": limit.total_seconds(),
+            "escalation_chain": ["xuanen.county.tripartite", "xuanen.prefecture.tripartite"],
+        },
+    }
+
+
+async def issue(
+    notifier: Notifier, n: int, *, issued_ago: dt.timedelta, limit: dt.timedelta
+) -> list[str]:
+    async with notifier.sessionmaker.begin() as session:
+        for _ in range(n):
+            await notifier.on_warning(
+                session, str(uuid.uuid4()), warning(issued_ago=issued_ago, limit=limit)
+            )
+    async with notifier.sessionmaker() as session:
+        return list(
+            (
+                await session.execute(
+                    select(Notification.id).where(Notification.escalated_from.is_(None))
+                )
+            ).scalars()
+        )
+
+
+async def count(notifier: Notifier, query: Any) -> int:
+    async with notifier.sessionmaker() as session:
+        return int(await session.scalar(query) or 0)
+
+
+async def test_two_replicas_fire_each_deadline_exactly_once(
+    replicas: tuple[Notifier, Notifier],
+) -> None:
+    a, b = replicas
+    ids = await issue(a, 120, issued_ago=dt.timedelta(hours=7), limit=dt.timedelta(hours=6))
+
+    async def drain(notifier: Notifier) -> int:
+        fired = 0
+        while n := await notifier.fire_deadlines(limit=7):
+            fired += n
+        return fired
+
+    fired = await asyncio.gather(drain(a), drain(b), drain(a), drain(b))
+    # The first round's escalations are due 6 h after now: not yet. Each original fired once.
+    assert sum(fired) == 120
+    assert all(f > 0 for f in fired[:2]) or sum(fired[:2]) > 0
+    assert await count(a, select(func.count()).select_from(LateReport)) == 120
+    escalations = await count(
+        a,
+        select(func.count()).select_from(Notification).where(Notification.escalated_from.in_(ids)),
+    )
+    assert escalations == 120
+    overdue_events = await count(
+        a,
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.payload.contains(b'"kind":"overdue"')),
+    )
+    assert overdue_events == 120
+
+
+async def test_an_acknowledgement_racing_the_clock_never_leaves_both_outcomes(
+    replicas: tuple[Notifier, Notifier],
+) -> None:
+    a, b = replicas
+    # Due a moment ago: the clock wants to fire each one just as it is acknowledged.
+    ids = await issue(
+        a, 40, issued_ago=dt.timedelta(hours=6, milliseconds=1), limit=dt.timedelta(hours=6)
+    )
+
+    async def ack(notification_id: str) -> None:
+        await b.acknowledge(notification_id, actor="test", note=None, principal=ADMIN)
+
+    async def clock() -> None:
+        while await a.fire_deadlines(limit=3):
+            await asyncio.sleep(0)
+
+    await asyncio.gather(clock(), *(ack(i) for i in ids), clock())
+    async with a.sessionmaker() as session:
+        rows = {n.id: n for n in (await session.execute(select(Notification))).scalars()}
+        late = {r.notification_id: r for r in (await session.execute(select(LateReport))).scalars()}
+    escalated = {n.escalated_from for n in rows.values() if n.escalated_from}
+    for notification_id in ids:
+        n = rows[notification_id]
+        assert n.status == "acknowledged"  # every ack holds, whoever came first
+        assert n.late is True  # it came after due_at either way, and is recorded so
+        assert late[notification_id].acknowledged_at == n.acknowledged_at
+    # Whoever came first, an escalation exists only where the clock fired before the ack.
+    fired_first = {i for i in ids if late[i].detected_at < rows[i].acknowledged_at}  # type: ignore[operator]
+    assert escalated == fired_first
+    assert await a.fire_deadlines() == 0  # nothing acknowledged fires afterwards
+
+
+async def test_the_same_warning_on_two_replicas_makes_one_notification(
+    replicas: tuple[Notifier, Notifier],
+) -> None:
+    a, b = replicas
+    event_id = str(uuid.uuid4())
+    data = warning(issued_ago=dt.timedelta(0), limit=dt.timedelta(hours=6))
+
+    async def deliver(notifier: Notifier) -> bool:
+        try:
+            async with notifier.sessionmaker.begin() as session:
+                await notifier.on_warning(session, event_id, data)
+        except IntegrityError:
+            return False  # the consumer retries; the retry finds the notification made
+        return True
+
+    results = await asyncio.gather(deliver(a), deliver(b))
+    assert any(results)
+    assert await deliver(a)  # the retry
+    assert await count(a, select(func.count()).select_from(Notification)) == 1
