@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from libs.common.auth import CurrentPrincipal, Principal, Role, require
@@ -29,6 +29,26 @@ from services.intake.service import Intake
 
 Reporter = Annotated[Principal, require(Role.REPORTER)]
 Reader = Annotated[Principal, require(Role.REPORTER, Role.ANALYST, Role.RESPONDER)]
+_MAX_WEBHOOK_ID = 255  # intake_webhook_deliveries.webhook_id
+
+
+def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON Schema with its `$defs` inlined, so that it needs no components."""
+    schema = model.model_json_schema(mode="validation")
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    inlined: dict[str, Any] = resolve(schema)
+    return inlined
 
 
 def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter:
@@ -148,7 +168,8 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
             "requestBody": {
                 "required": True,
                 "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/HotlineOrder"}}
+                    # Inline: FastAPI does not put a model it does not parse in components.
+                    "application/json": {"schema": _inline_schema(HotlineOrder)}
                 },
             }
         },
@@ -168,6 +189,8 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
                 f"webhook signature rejected: {exc or 'invalid'}",
                 headers={"WWW-Authenticate": "Standard-Webhooks"},
             ) from exc
+        if len(headers["webhook-id"]) > _MAX_WEBHOOK_ID:  # the column holds 255 characters
+            raise Problem(400, f"webhook-id is longer than {_MAX_WEBHOOK_ID} characters")
         try:
             order = HotlineOrder.model_validate_json(body)
         except ValidationError as exc:

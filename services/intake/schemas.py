@@ -5,7 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from libs.common.clock import LocalTime
 from libs.common.enterprise import is_valid_credit_code
@@ -27,9 +35,22 @@ CollectiveAction = Literal["none", "possible", "occurred"]
 
 Count = Annotated[int, Field(strict=True, ge=0, le=10_000_000)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store U+0000 in text: refuse it here rather than fail on insert.
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul
+]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000), NoNul]
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NoNul]
+Text100 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NoNul]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9\- ]{2,30}$")
 ]
@@ -44,9 +65,9 @@ class Enterprise(BaseModel):
     credit_code: str | None = Field(
         default=None,
         description="18-character unified social credit code (GB 32100-2015)",
-        examples=["91220101MA0XXXXXXX"],
+        examples=["91220101MA17A2B3CT"],
     )
-    industry: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    industry: Text100 | None = None
 
     @field_validator("credit_code")
     @classmethod
@@ -67,7 +88,7 @@ class Person(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    name: Text100 | None = None
     phone: Phone | None = None
 
 
@@ -86,7 +107,7 @@ class ReportIn(BaseModel):
                     "occurred_at": "2026-11-20T09:30:00+08:00",
                     "enterprise": {
                         "name": "长春某建筑劳务有限公司",
-                        "credit_code": "91220101MA0XXXXXXX",
+                        "credit_code": "91220101MA17A2B3CT",
                         "industry": "construction",
                     },
                     "category": "wage_arrears",
@@ -135,7 +156,7 @@ class HotlineCaller(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    name: Text100 | None = None
     phone: Phone | None = None
 
 
@@ -172,7 +193,7 @@ class HotlineOrder(BaseModel):
     area: Id
     caller: HotlineCaller | None = None
     content: LongText | None = None
-    category: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    category: Text100 | None = None
     enterprise_name: ShortText | None = None
     enterprise_credit_code: str | None = None
     workers_involved: Count = 0

@@ -37,6 +37,9 @@ SERVICE = "intake"
 _SEALED_CONTEXT = "intake_reports.reporter"
 # A report dated this far ahead of our clock is a mistake, not clock skew.
 _FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+# A request can lose a race twice: on the report (source, source_ref), then on its second
+# identity (Idempotency-Key or webhook-id) to a twin request; the third attempt reads both.
+_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ class Intake:
             orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
         ).hexdigest()
         # A race between two identical requests ends in one insert winning; the loser reads it.
-        for _ in range(2):
+        for _ in range(_ATTEMPTS):
             try:
                 async with self.sessionmaker.begin() as session:
                     existing = await self._find_existing(
@@ -114,7 +117,7 @@ class Intake:
         """Accept a hotline work order, once per `webhook-id` and per `order_no`."""
         self._check_places(order.jurisdiction, order.area, None, region_loc="area")
         source = f"hotline_{order.hotline}"
-        for _ in range(2):
+        for _ in range(_ATTEMPTS):
             try:
                 async with self.sessionmaker.begin() as session:
                     delivery = await session.get(WebhookDelivery, webhook_id)

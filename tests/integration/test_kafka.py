@@ -264,7 +264,7 @@ async def test_report_to_incident_to_warning_on_postgres_and_kafka(
     assert warning["level"] == "red"
     assert warning["routed_to"]["body_id"] == "changchun.leading_group"
     assert warning["reasons"] == ["workers_involved 55 >= 50 (涉及人数 55 ≥ 50 人)"]
-    incident_id = mine[0]["subject"]
+    incident_id: str = mine[0]["subject"]
 
     async def learned() -> bool:
         return await incident_of(whole, report_id) == incident_id
