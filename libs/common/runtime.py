@@ -111,6 +111,8 @@ class Service:
     routers: Sequence[APIRouter] = ()
     consumers: Sequence[Consumer] = ()
     workers: Sequence[Worker] = field(default_factory=list)
+    # Called once at shutdown, after the workers stopped (e.g. to close an HTTP client).
+    closers: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
 
 
 def build_app(runtime: Runtime, services: Sequence[Service], *, title: str) -> FastAPI:
@@ -149,6 +151,10 @@ def build_app(runtime: Runtime, services: Sequence[Service], *, title: str) -> F
             for s in services:  # one last relay, so that what was accepted leaves promptly
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(s.outbox.relay_once(), 5)
+            for s in services:
+                for close in s.closers:
+                    with contextlib.suppress(Exception):
+                        await close()
             await runtime.bus.stop()
             await runtime.engine.dispose()
             log.info("stopped")

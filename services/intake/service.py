@@ -101,8 +101,16 @@ class Intake:
                     )
                     session.add(row)
                     if idempotency_key is not None:
-                        await self._remember_key(
-                            session, principal, idempotency_key, request_hash, row.id, now
+                        # Insert without looking first: a twin request that committed the key
+                        # meanwhile must make this one fail and retry, not make a second report.
+                        session.add(
+                            IdempotencyKey(
+                                api_key_id=principal.key_id,
+                                key=idempotency_key,
+                                request_hash=request_hash,
+                                report_id=row.id,
+                                created_at=now,
+                            )
                         )
                     self._announce(session, row)
                 REPORTS_ACCEPTED.labels("rest", row.source).inc()

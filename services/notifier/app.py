@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import httpx
@@ -53,12 +54,14 @@ def build_notifier(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -
         reminder_fractions=settings.reminder_fractions,
         max_attempts=settings.delivery_max_attempts,
         backoff_seconds=settings.delivery_backoff_seconds,
+        ack_link_ttl=dt.timedelta(hours=settings.ack_link_ttl_hours),
     )
 
 
 def service(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -> Service:
     """Assemble the notifier's parts on the runtime."""
-    notifier = build_notifier(runtime, http=http)
+    client = http or httpx.AsyncClient(timeout=10)
+    notifier = build_notifier(runtime, http=client)
     poll = runtime.settings.deadline_poll_seconds
     return Service(
         name=SERVICE,
@@ -69,6 +72,7 @@ def service(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -> Servi
             deadline_clock(notifier, poll_seconds=poll),
             delivery_queue(notifier, poll_seconds=poll),
         ],
+        closers=[] if http else [client.aclose],
     )
 
 
