@@ -155,7 +155,7 @@ class Mailbox:
 
     def messages(self) -> list[email.message.EmailMessage]:
         return [
-            email.message_from_bytes(e.content, policy=email.policy.default)  # type: ignore[misc]
+            email.message_from_bytes(e.content, policy=email.policy.default)
             for e in list(self.envelopes)
         ]
 
