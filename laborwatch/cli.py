@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -17,6 +18,7 @@ from libs.common.jurisdictions import RegistryError
 from libs.common.logs import configure_logging
 from libs.common.runtime import Runtime
 from libs.common.settings import Settings
+from services.grading.policy import PolicyError
 
 
 def _settings() -> Settings:
@@ -65,8 +67,9 @@ def run(do_migrate: bool) -> None:
     if do_migrate:
         upgrade(settings.database_url)
     runtime = _runtime(settings)
+    app = _app(lambda: apps.all_in_one(runtime))
     asyncio.run(_first_admin_key(runtime))
-    _serve(apps.all_in_one(runtime), settings)
+    _serve(app, settings)
 
 
 @main.command()
@@ -84,7 +87,16 @@ def serve(service: str, do_migrate: bool) -> None:
     configure_logging(level=settings.log_level, json=settings.log_json)
     if do_migrate:
         upgrade(settings.database_url)
-    _serve(apps.one(_runtime(settings), service), settings)
+    runtime = _runtime(settings)
+    _serve(_app(lambda: apps.one(runtime, service)), settings)
+
+
+def _app(build: Callable[[], Any]) -> Any:
+    """Build the app; a policy that cannot be used stops here, naming its file and line."""
+    try:
+        return build()
+    except PolicyError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _serve(app: Any, settings: Settings) -> None:

@@ -139,24 +139,7 @@ def build_app(runtime: Runtime, services: Sequence[Service], *, title: str) -> F
         try:
             yield
         finally:
-            # Consumers finish the batch in hand and commit offsets; then everything stops.
-            for runner in runners:
-                runner.stop()
-            consumer_tasks = tasks[len(services) : len(services) + len(runners)]
-            if consumer_tasks:
-                await asyncio.wait(consumer_tasks, timeout=10)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            for s in services:  # one last relay, so that what was accepted leaves promptly
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(s.outbox.relay_once(), 5)
-            for s in services:
-                for close in s.closers:
-                    with contextlib.suppress(Exception):
-                        await close()
-            await runtime.bus.stop()
-            await runtime.engine.dispose()
+            await _shutdown(runtime, services, runners, tasks)
             log.info("stopped")
 
     app = FastAPI(
@@ -174,6 +157,45 @@ def build_app(runtime: Runtime, services: Sequence[Service], *, title: str) -> F
         for router in service.routers:
             app.include_router(router)
     return app
+
+
+async def _shutdown(
+    runtime: Runtime,
+    services: Sequence[Service],
+    runners: Sequence[ConsumerRunner],
+    tasks: Sequence[asyncio.Task[None]],
+) -> None:
+    """Stop in order, each step bounded, so that a stuck step is named, not waited on forever.
+
+    Consumers finish the batch in hand and commit offsets; relays, consumers and workers are
+    then cancelled; one last relay sends what was accepted; then the bus and the database.
+    """
+    for runner in runners:
+        runner.stop()
+    consumer_tasks = [t for t in tasks if t.get_name().startswith("consumer:")]
+    if consumer_tasks:
+        await asyncio.wait(consumer_tasks, timeout=10)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        _, stuck = await asyncio.wait(tasks, timeout=5)
+        for task in stuck:
+            log.warning(
+                "task did not stop when cancelled",
+                extra={"task": task.get_name(), "stack": [repr(f) for f in task.get_stack()]},
+            )
+    for s in services:  # one last relay, so that what was accepted leaves promptly
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(s.outbox.relay_once(), 5)
+    for s in services:
+        for close in s.closers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(close(), 5)
+    for name, step in (("bus", runtime.bus.stop), ("database", runtime.engine.dispose)):
+        try:
+            await asyncio.wait_for(step(), 10)
+        except Exception:
+            log.warning("could not stop the %s cleanly", name, exc_info=True)
 
 
 def operations_router(runtime: Runtime) -> APIRouter:

@@ -193,6 +193,7 @@ async def test_out_of_scope_and_below_threshold_have_no_level_until_assessed(
     assert entry["kind"] == "level_set_by_assessment"
     assert entry["actor"] == "changchun.leading_group"
     assert entry["detail"] == {"from": None, "to": "yellow"} and entry["note"] == "可能扩大影响"
+
     async def manual_warning() -> list[dict[str, Any]]:
         events = await warnings_on_bus(embedded, incident["id"])
         return [e for e in events if e["type"] == INCIDENT_WARNING]
@@ -415,3 +416,36 @@ async def test_concurrent_reports_on_one_enterprise_never_make_two_incidents(
     assert incidents[0].workers_involved == 16
     assert incidents[0].level == "blue"
     assert sorted(incidents[0].sources) == ["agency", "complaint", "media"]
+
+
+async def test_drill_mode_scales_the_cluster_window(sqlite_url: str) -> None:
+    # 30 days at 864,000× is three seconds: incidents further apart never form a cluster.
+    async with running(make_settings(database_url=sqlite_url, time_scale=864_000)) as drill:
+
+        def xuanen(region: str) -> dict[str, Any]:
+            return report(
+                jurisdiction="xuanen",
+                region=region,
+                workers_involved=30,
+                collective_action="possible",
+            )
+
+        first = await incident_of(drill, await submit(drill, xuanen("zhushan")))
+        await asyncio.sleep(3.5)
+        second = await incident_of(drill, await submit(drill, xuanen("gaoluo")))
+        assert first["level"] == second["level"] == "level1"
+        clusters = await drill.client.get(
+            "/v1/incidents", params={"kind": "cluster"}, headers=drill.auth()
+        )
+        assert clusters.json()["items"] == []
+        # Within the (scaled) window, a third incident does make one with the second.
+        third = await incident_of(drill, await submit(drill, xuanen("wanzhai")))
+
+        async def cluster() -> list[dict[str, Any]]:
+            page = await drill.client.get(
+                "/v1/incidents", params={"kind": "cluster"}, headers=drill.auth()
+            )
+            return page.json()["items"]  # type: ignore[no-any-return]
+
+        found = await eventually(cluster)
+        assert sorted(found[0]["member_ids"]) == sorted([second["id"], third["id"]])
