@@ -112,10 +112,16 @@ def grade(policy: Policy, figures: Figures) -> Grade:
         and figures.collective_action not in policy.requires.collective_action
     ):
         return Grade(None, ("未发生且不可能发生群体性事件或集体停工，不予预警",))
+    gate: tuple[str, ...] = ()
+    if policy.requires is not None:  # say that the gate passed, and on what
+        gate = (
+            f"collective_action {figures.collective_action} "
+            f"({ACTION_LABELS[figures.collective_action]})",
+        )
     for level in policy.by_severity:
         fired = [reason for c in level.when if (reason := explain(c, figures)) is not None]
         if fired:
-            return Grade(level, tuple(fired), route_for(level, figures.region), level.copies)
+            return Grade(level, (*gate, *fired), route_for(level, figures.region), level.copies)
     return Grade(None, ("未达到任何预警等级",))
 
 

@@ -358,7 +358,12 @@ def test_xuanen_level1_goes_to_the_township(xuanen: Policy, action: str, region:
     assert g.route == f"xuanen.{region}.tripartite"
     assert g.copies == ("xuanen.county.tripartite",)
     assert g.level.limit == dt.timedelta(hours=6)
-    assert g.reasons == ("regions_affected 1 >= 1 (涉及乡镇（区域） 1 ≥ 1 个)",)
+    # The gate that passed comes first, then the rule that fired.
+    label = {"possible": "可能发生群体性事件或集体停工", "occurred": "已发生群体性事件或集体停工"}
+    assert g.reasons == (
+        f"collective_action {action} ({label[action]})",
+        "regions_affected 1 >= 1 (涉及乡镇（区域） 1 ≥ 1 个)",
+    )
 
 
 def test_xuanen_level1_gaoluo(xuanen: Policy) -> None:
@@ -396,7 +401,8 @@ def test_xuanen_level2_route_limit_and_reason(xuanen: Policy) -> None:
     assert g.route == "xuanen.county.tripartite"
     assert g.copies == ("xuanen.prefecture.tripartite",)
     assert g.level.limit == dt.timedelta(hours=2)
-    (reason,) = g.reasons
+    gate, reason = g.reasons
+    assert gate.startswith("collective_action possible")
     assert "regions_affected 2 >= 2" in reason
     assert "workers_involved 50 >= 50" in reason
     assert "涉及人数 50 ≥ 50" in reason
