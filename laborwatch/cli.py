@@ -25,11 +25,13 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        lines = [
-            f"  LABORWATCH_{'_'.join(str(p) for p in e['loc']).upper() or '(settings)'}: {e['msg']}"
-            for e in exc.errors()
-        ]
+        lines = [f"  {_setting_name(e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise click.ClickException("invalid settings:\n" + "\n".join(lines)) from exc
+
+
+def _setting_name(loc: tuple[int | str, ...]) -> str:
+    """The variable a validation error is about (or 'settings' for the whole)."""
+    return "LABORWATCH_" + "_".join(str(p) for p in loc).upper() if loc else "settings"
 
 
 def _runtime(settings: Settings) -> Runtime:

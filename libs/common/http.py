@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs.common.logs import request_id
@@ -17,8 +18,12 @@ from libs.common.problems import PROBLEM_JSON, TYPE_BASE
 log = logging.getLogger(__name__)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    """Raised while the app reads an over-long streamed body; an HTTPException, so that the
+    framework lets it through (as 413) rather than calling it a malformed body (400)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body is over the limit of {max_bytes} bytes")
 
 
 class BodyLimitMiddleware:
@@ -50,7 +55,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:

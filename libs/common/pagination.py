@@ -18,9 +18,10 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         when, sep, row_id = raw.partition("|")
-        if not sep:
-            raise ValueError("no separator")
-        return dt.datetime.fromisoformat(when), row_id
+        at = dt.datetime.fromisoformat(when)
+        if not sep or at.tzinfo is None:
+            raise ValueError("not a cursor of ours")
+        return at, row_id
     except (ValueError, UnicodeDecodeError) as exc:
         raise Problem(
             400, "the cursor is not one this API gave out", type_=TYPE_BASE + "bad-cursor"

@@ -109,7 +109,7 @@ async def outbox_drained(r: Running) -> bool:
         pending = await session.scalar(
             text("SELECT count(*) FROM outbox WHERE topic = :t"), {"t": REPORT_RECEIVED}
         )
-    return pending == 0
+    return bool(pending == 0)
 
 
 async def clear_intake(r: Running) -> None:
