@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration lint format typecheck migrate clean
+.PHONY: help install run stack test test-unit faults bench deploy-check lint format migrate clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ install: $(STAMP) ## Make .venv and install laborwatch with its dev tools
 run: $(STAMP) ## Serve the whole system on http://127.0.0.1:8000 (SQLite + in-process bus)
 	$(BIN)/laborwatch run
 
+stack: $(STAMP) ## Production mode here: PostgreSQL + Kafka-protocol broker + 3 service processes
+	$(BIN)/python scripts/stack.py
+
 migrate: $(STAMP) ## Upgrade the database named by LABORWATCH_DATABASE_URL
 	$(BIN)/laborwatch migrate
 
@@ -30,6 +33,16 @@ test: $(STAMP) ## Run every test (needs PostgreSQL on 127.0.0.1:5432; starts its
 
 test-unit: $(STAMP) ## Run the unit tests only (no database, no broker)
 	$(BIN)/python -m pytest tests/unit
+
+faults: $(STAMP) ## Only the fault tests (also in make test): fuzz the OpenAPI with schemathesis
+	$(BIN)/python -m pytest tests/faults
+
+bench: $(STAMP) ## Benchmark both modes with wrk; results printed and kept in var/bench/
+	@command -v wrk >/dev/null || { echo "bench needs wrk (Debian: apt-get install wrk)"; exit 1; }
+	$(BIN)/python bench/run.py
+
+deploy-check: $(STAMP) ## Check deploy/ (Dockerfile, compose, Kubernetes manifests) offline
+	$(BIN)/python -m pytest -q tests/unit/test_deploy_files.py
 
 lint: $(STAMP) ## Ruff (lint and format check) and mypy --strict
 	$(BIN)/ruff check .

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiokafka.errors import KafkaError
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,6 +22,7 @@ from libs.common.bus import Delivered, EventBus
 from libs.common.events import CloudEvent, dead_letter_topic
 from libs.common.metrics import CONSUMED, DEAD_LETTERS
 from libs.common.outbox import Outbox
+from libs.common.problems import is_database_outage
 from libs.common.tables import DeadLetter, ProcessedEvent
 
 log = logging.getLogger(__name__)
@@ -41,11 +41,7 @@ class Consumer:
 
 def is_outage(error: BaseException) -> bool:
     """Say whether an error means the database or network is away, not that the event is bad."""
-    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(
-        error, sa_exc.OperationalError | sa_exc.InterfaceError | OSError | TimeoutError
-    )
+    return is_database_outage(error) or isinstance(error, OSError | TimeoutError)
 
 
 class ConsumerRunner:

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,15 @@ class ProblemDetail(BaseModel):
     detail: str
     instance: str | None = None
     errors: list[dict[str, Any]] | None = None
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """Say whether a database error means the server is away (not that the query is wrong)."""
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return True
+    return isinstance(error, sa_exc.DBAPIError) and isinstance(error.orig, OSError)
 
 
 def _default_type(status: int) -> str:
@@ -143,6 +153,30 @@ def install_problem_handlers(app: FastAPI) -> None:
             type_=TYPE_BASE + "validation-error",
             title="Validation failed",
             errors=errors,
+        )
+
+    @app.exception_handler(sa_exc.DBAPIError)
+    async def _database(request: Request, exc: sa_exc.DBAPIError) -> JSONResponse:
+        if is_database_outage(exc):
+            log.warning("database unavailable", extra={"path": request.url.path})
+            return problem_response(
+                request,
+                503,
+                "the database is unavailable; nothing was stored, retry shortly",
+                type_=TYPE_BASE + "unavailable",
+                headers={"Retry-After": "5"},
+            )
+        return await _unexpected(request, exc)
+
+    @app.exception_handler(OSError)
+    async def _network(request: Request, exc: OSError) -> JSONResponse:
+        log.warning("a dependency is unreachable", exc_info=True)
+        return problem_response(
+            request,
+            503,
+            "a dependency is unreachable; nothing was stored, retry shortly",
+            type_=TYPE_BASE + "unavailable",
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(Exception)
