@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, Select, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -63,8 +63,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # One connection, shared in turn: SQLite has one writer anyway, and many connections
         # would only spin on its lock. Transactions queue for the connection instead.
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1,
-                                     max_overflow=0, pool_timeout=60)
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60
+        )
         _serialise_sqlite_writes(engine)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
@@ -94,6 +95,20 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def is_postgres(engine: AsyncEngine) -> bool:
-    """Say whether the engine talks to PostgreSQL."""
-    return engine.dialect.name == "postgresql"
+def claim(query: Select[Any], session: AsyncSession) -> Select[Any]:
+    """Lock the rows a query selects, skipping rows another transaction holds (PostgreSQL).
+
+    Several replicas then share a queue without taking the same row twice; the lock is the
+    lease, and ends with the transaction. SQLite has one writer at a time: nothing to add.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True)
+    return query
+
+
+def lock(query: Select[Any], session: AsyncSession) -> Select[Any]:
+    """Lock the rows a query selects until the transaction ends, waiting for other holders."""
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update()
+    return query
+

@@ -11,6 +11,7 @@ from sqlalchemy import delete, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.bus import EventBus, Outgoing
+from libs.common.db import claim
 from libs.common.events import CloudEvent
 from libs.common.tables import OutboxMessage
 
@@ -35,7 +36,6 @@ class Outbox:
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._wake = asyncio.Event()
-        self._is_postgres = sessionmaker.kw["bind"].dialect.name == "postgresql"
 
     def add(self, session: AsyncSession, *, topic: str, event_: CloudEvent) -> None:
         """Add the event to the session's transaction; the relay wakes once it commits."""
@@ -61,10 +61,9 @@ class Outbox:
                 .order_by(OutboxMessage.id)
                 .limit(self._batch_size)
             )
-            if self._is_postgres:
-                # Several replicas may relay at once: each claims rows no other holds. The row
-                # locks are the lease; they end with this transaction, after the delete.
-                query = query.with_for_update(skip_locked=True)
+            # Several replicas may relay at once: each claims rows no other holds, and
+            # deletes them before its transaction (the lease) ends.
+            query = claim(query, session)
             rows = (await session.execute(query)).scalars().all()
             if not rows:
                 return 0

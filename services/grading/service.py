@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.auth import Principal, Role
 from libs.common.clock import Clock
+from libs.common.db import lock
 from libs.common.events import INCIDENT_WARNING, new_event
 from libs.common.jurisdictions import Registry
 from libs.common.outbox import Outbox
@@ -125,8 +126,7 @@ class Grading:
 
     async def _open_incident(self, session: AsyncSession, key: str) -> Incident | None:
         query = select(Incident).where(Incident.correlation_key == key, Incident.status == "open")
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
+        query = lock(query, session)
         found: Incident | None = await session.scalar(query)
         return found
 
@@ -604,8 +604,7 @@ class Grading:
         self, session: AsyncSession, incident_id: str, principal: Principal
     ) -> Incident:
         query = select(Incident).where(Incident.id == incident_id)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
+        query = lock(query, session)
         incident: Incident | None = await session.scalar(query)
         if incident is None or not principal.may_read(incident.jurisdiction):
             raise Problem(404, f"no incident {incident_id}")

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.auth import Principal, Role
 from libs.common.clock import SHANGHAI, Clock
+from libs.common.db import claim, lock
 from libs.common.events import NOTIFICATION, new_event
 from libs.common.jurisdictions import Registry
 from libs.common.outbox import Outbox
@@ -54,10 +55,6 @@ class Notifier:
     max_attempts: int = 8
     backoff_seconds: float = 2.0
     ack_link_ttl: dt.timedelta = dt.timedelta(hours=72)
-
-    @property
-    def _postgres(self) -> bool:
-        return bool(self.sessionmaker.kw["bind"].dialect.name == "postgresql")
 
     # ------------------------------------------------------------------ warnings arrive
 
@@ -201,10 +198,8 @@ class Notifier:
                 .order_by(Notification.due_at)
                 .limit(limit)
             )
-            if self._postgres:
-                # Replicas share the work: each claims rows no other holds; an ack waiting on
-                # the same row sees the outcome once this commits.
-                query = query.with_for_update(skip_locked=True)
+            # Replicas share the work; an ack waiting on a claimed row sees the outcome.
+            query = claim(query, session)
             due = list((await session.execute(query)).scalars())
             for notification in due:
                 await self._overdue(session, notification, now)
@@ -270,8 +265,7 @@ class Notifier:
                 .order_by(Notification.next_reminder_at)
                 .limit(limit)
             )
-            if self._postgres:
-                query = query.with_for_update(skip_locked=True)
+            query = claim(query, session)
             rows = list((await session.execute(query)).scalars())
             for notification in rows:
                 assert notification.due_at is not None
@@ -286,22 +280,6 @@ class Notifier:
                 self._announce(session, notification, "reminded")
         return len(rows)
 
-    async def next_wakeup(self) -> dt.datetime | None:
-        """The earliest deadline or reminder still ahead."""
-        async with self.sessionmaker() as session:
-            due = await session.scalar(
-                select(func.min(Notification.due_at)).where(
-                    Notification.status == "pending", Notification.kind == "responsible"
-                )
-            )
-            remind = await session.scalar(
-                select(func.min(Notification.next_reminder_at)).where(
-                    Notification.status == "pending"
-                )
-            )
-        times = [t for t in (due, remind) if t is not None]
-        return min(times).replace(tzinfo=dt.UTC) if times else None
-
     # ------------------------------------------------------------------------ delivering
 
     async def deliver_due(self, *, limit: int = 50) -> int:
@@ -315,8 +293,7 @@ class Notifier:
                 .order_by(Delivery.next_attempt_at)
                 .limit(limit)
             )
-            if self._postgres:
-                query = query.with_for_update(skip_locked=True)
+            query = claim(query, session)
             claimed = list((await session.execute(query)).scalars())
             for delivery in claimed:  # the lease: no one else takes it while we send
                 delivery.next_attempt_at = lease
@@ -446,8 +423,7 @@ class Notifier:
         """Acknowledge: stops every further reminder and escalation of the notification."""
         async with self.sessionmaker.begin() as session:
             query = select(Notification).where(Notification.id == notification_id)
-            if self._postgres:
-                query = query.with_for_update()  # waits for a timer holding the row
+            query = lock(query, session)  # waits for a clock holding the row
             notification = await session.scalar(query)
             if notification is None:
                 raise Problem(404, f"no notification {notification_id}")
