@@ -34,6 +34,7 @@ from services.intake.schemas import (
 from services.intake.tables import IdempotencyKey, Report, WebhookDelivery
 
 SERVICE = "intake"
+HOTLINE_SENDER = "hotline"
 _SEALED_CONTEXT = "intake_reports.reporter"
 # A report dated this far ahead of our clock is a mistake, not clock skew.
 _FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -135,7 +136,9 @@ class Intake:
                         return Accepted(existing, created=False)
                     existing = await session.scalar(
                         select(Report).where(
-                            Report.source == source, Report.source_ref == order.order_no
+                            Report.source == source,
+                            Report.sender == HOTLINE_SENDER,
+                            Report.source_ref == order.order_no,
                         )
                     )
                     if existing is not None:
@@ -329,7 +332,11 @@ class Intake:
                 return await session.get(Report, remembered.report_id)
         if source_ref is not None:
             found: Report | None = await session.scalar(
-                select(Report).where(Report.source == source, Report.source_ref == source_ref)
+                select(Report).where(
+                    Report.source == source,
+                    Report.sender == principal.key_id,
+                    Report.source_ref == source_ref,
+                )
             )
             return found
         return None
@@ -369,6 +376,7 @@ class Intake:
             channel=channel,
             source=report.source,
             source_ref=report.source_ref,
+            sender=submitted_by or "",
             jurisdiction=report.jurisdiction,
             region=report.region,
             affected_regions=list(dict.fromkeys(report.affected_regions or [report.region])),
@@ -405,6 +413,7 @@ class Intake:
             channel="webhook",
             source=source,
             source_ref=order.order_no,
+            sender=HOTLINE_SENDER,
             jurisdiction=order.jurisdiction,
             region=order.area,
             affected_regions=[order.area],

@@ -21,6 +21,9 @@ class Report(Base):
     channel: Mapped[str] = mapped_column(String(16))  # rest | webhook
     source: Mapped[str] = mapped_column(String(32))
     source_ref: Mapped[str | None] = mapped_column(String(100))
+    # Whose `source_ref` it is: the submitting API key's id, or "hotline" for work orders.
+    # Two senders may use the same reference for different reports.
+    sender: Mapped[str] = mapped_column(String(64))
     jurisdiction: Mapped[str] = mapped_column(String(64))
     region: Mapped[str] = mapped_column(String(64))
     affected_regions: Mapped[list[str]] = mapped_column(JSON)
@@ -47,7 +50,7 @@ class Report(Base):
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (
-        UniqueConstraint("source", "source_ref"),
+        UniqueConstraint("source", "sender", "source_ref"),
         Index("ix_intake_reports_jurisdiction_received", "jurisdiction", "received_at", "id"),
         Index("ix_intake_reports_received", "received_at", "id"),
         Index("ix_intake_reports_incident_id", "incident_id"),
