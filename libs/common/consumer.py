@@ -9,16 +9,18 @@ until the outage ends, without counting against the message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from aiokafka.errors import KafkaError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from libs.common.bus import Delivered, EventBus
+from libs.common.bus import Delivered, EventBus, Subscription
 from libs.common.events import CloudEvent, dead_letter_topic
 from libs.common.metrics import CONSUMED, DEAD_LETTERS
 from libs.common.outbox import Outbox
@@ -28,6 +30,7 @@ from libs.common.tables import DeadLetter, ProcessedEvent
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -74,19 +77,37 @@ class ConsumerRunner:
         self._stopping.set()
 
     async def run(self) -> None:
-        """Fetch, apply, commit offsets; until stopped or cancelled."""
-        subscription = self._bus.subscribe(group=self.consumer.name, topics=self.consumer.topics)
-        await _retry_outage(subscription.start, what=f"start consumer {self.consumer.name}")
-        try:
-            while not self._stopping.is_set():
-                messages = await subscription.fetch(timeout=0.5)
-                for message in messages:
-                    await self.process(message)
-                await _retry_outage(
-                    functools.partial(subscription.commit, messages), what="commit offsets"
+        """Fetch, apply, commit offsets; until stopped or cancelled. Never dies of an error:
+        an outage is waited out, anything else is logged and the subscription started anew
+        (uncommitted events come again, and are recognised)."""
+        while not self._stopping.is_set():
+            subscription = self._bus.subscribe(
+                group=self.consumer.name, topics=self.consumer.topics
+            )
+            try:
+                await _retry_outage(subscription.start, what=f"start {self.consumer.name}")
+                await self._consume(subscription)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception(
+                    "consumer failed; starting it again", extra={"consumer": self.consumer.name}
                 )
-        finally:
-            await subscription.stop()
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await subscription.stop()
+
+    async def _consume(self, subscription: Subscription) -> None:
+        while not self._stopping.is_set():
+            messages = await _retry_outage(
+                functools.partial(subscription.fetch, 0.5), what="fetch events"
+            )
+            for message in messages:
+                await self.process(message)
+            await _retry_outage(
+                functools.partial(subscription.commit, messages), what="commit offsets"
+            )
 
     async def process(self, message: Delivered) -> None:
         """Apply one message exactly once, or dead-letter it."""
@@ -182,13 +203,12 @@ class ConsumerRunner:
         await _retry_outage(store, what="store dead letter")
 
 
-async def _retry_outage(action: Callable[[], Awaitable[object]], *, what: str) -> None:
+async def _retry_outage(action: Callable[[], Awaitable[T]], *, what: str) -> T:
     """Run the action, retrying for as long as the failure is an outage."""
     delay = 0.2
     while True:
         try:
-            await action()
-            return
+            return await action()
         except asyncio.CancelledError:
             raise
         except Exception as error:

@@ -111,4 +111,3 @@ def lock(query: Select[Any], session: AsyncSession) -> Select[Any]:
     if session.get_bind().dialect.name == "postgresql":
         return query.with_for_update()
     return query
-
