@@ -32,8 +32,8 @@ from typing import Any
 import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-import stack as stack_mod  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from scripts import stack as stack_mod  # noqa: E402
 
 LUA = ROOT / "bench" / "post_reports.lua"
 LABORWATCH = str(Path(sys.executable).with_name("laborwatch"))
@@ -107,7 +107,7 @@ def embedded(port: int = 8010) -> Iterator[dict[str, Any]]:
         stderr=(workdir / "server.log").open("w"),
     )
     try:
-        stack_mod.wait_until(lambda: stack_mod._ready(f"http://127.0.0.1:{port}"), "embedded up")
+        stack_mod.wait_until(lambda: stack_mod.ready(f"http://127.0.0.1:{port}"), "embedded up")
         key = next(w for w in (workdir / "stdout.txt").read_text().split() if w.startswith("lw_"))
         yield {
             "url": f"http://127.0.0.1:{port}",

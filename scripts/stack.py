@@ -159,7 +159,7 @@ def stack(
                     env=env | {"LABORWATCH_PORT": str(port)},
                 )
         for name in SERVICES:
-            wait_until(lambda name=name: _ready(running.url(name)), f"{name} ready")
+            wait_until(lambda name=name: ready(running.url(name)), f"{name} ready")
         yield running
     finally:
         for process in processes.values():
@@ -174,7 +174,7 @@ def stack(
             broker.wait(10)
 
 
-def _ready(url: str) -> bool:
+def ready(url: str) -> bool:
     try:
         return httpx.get(url + "/readyz", timeout=1).status_code == 200
     except httpx.HTTPError:
