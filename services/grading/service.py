@@ -435,7 +435,9 @@ class Grading:
                 {"from": previous, "to": incident.level},
                 note=body.reason,
             )
-            await self._announce(session, incident, previous=previous, warning=True)
+            await self._announce(
+                session, incident, previous=previous, warning=True, by_assessment=True
+            )
             return incident
 
     # ----------------------------------------------------------- notifications (timeline)
@@ -646,13 +648,22 @@ class Grading:
         await session.flush()
 
     async def _announce(
-        self, session: AsyncSession, incident: Incident, *, previous: str | None, warning: bool
+        self,
+        session: AsyncSession,
+        incident: Incident,
+        *,
+        previous: str | None,
+        warning: bool,
+        by_assessment: bool = False,
     ) -> None:
         """Write `incident.warning` (a new or changed level) or an update, through the outbox."""
         out = await self.to_out(session, incident)
         data: dict[str, Any] = {"incident": out.model_dump(mode="json"), "warning": None}
         if warning:
             data["warning"] = self._warning(incident, previous)
+            # A level set (or lifted) by the leading group replaces what was issued before:
+            # the notifier closes the notifications still pending for the incident.
+            data["warning"]["by_assessment"] = by_assessment
         key = incident.correlation_key or f"{incident.jurisdiction}|{incident.id}"
         self.outbox.add(
             session,

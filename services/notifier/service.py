@@ -61,9 +61,13 @@ class Notifier:
     async def on_warning(self, session: AsyncSession, event_id: str, data: dict[str, Any]) -> None:
         """Make one notification per (warning, body): the responsible body and the copies."""
         warning = data.get("warning")
-        if not warning or warning.get("level") is None:
-            return  # an update, or a warning lifted: nothing to deliver
+        if not warning:
+            return  # an update of the incident, not a warning
         incident = data["incident"]
+        if warning.get("by_assessment"):
+            await self._close_pending(session, incident["id"])
+        if warning.get("level") is None:
+            return  # the warning was lifted: nothing more to deliver
         issued = dt.datetime.fromisoformat(warning["issued_at"])
         limit = dt.timedelta(seconds=float(warning["reporting_limit_seconds"]))
         summary = _summary(incident, warning)
@@ -95,6 +99,38 @@ class Notifier:
                 summary=summary,
                 escalated_from=None,
             )
+
+    async def _close_pending(self, session: AsyncSession, incident_id: str) -> None:
+        """Close what is still pending for an incident the leading group has re-assessed: its
+        decision is the acknowledgement, and nothing of the old level escalates further."""
+        now = self.clock.now()
+        pending = (
+            await session.execute(
+                lock(
+                    select(Notification).where(
+                        Notification.incident_id == incident_id, Notification.status == "pending"
+                    ),
+                    session,
+                )
+            )
+        ).scalars()
+        for notification in pending:
+            notification.status = "acknowledged"
+            notification.acknowledged_at = now
+            notification.acknowledged_by = "assessment"
+            notification.ack_note = "预警已由领导小组评估调整或解除"
+            notification.late = domain.is_late(now, notification.due_at)
+            notification.next_reminder_at = None
+            await session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.notification_id == notification.id,
+                    Delivery.purpose == "reminder",
+                    Delivery.status == "pending",
+                )
+                .values(status="cancelled")
+            )
+            self._announce(session, notification, "acknowledged", extra={"by": "assessment"})
 
     async def _create(
         self,
