@@ -103,7 +103,6 @@ class Notifier:
     async def _close_pending(self, session: AsyncSession, incident_id: str) -> None:
         """Close what is still pending for an incident the leading group has re-assessed: its
         decision is the acknowledgement, and nothing of the old level escalates further."""
-        now = self.clock.now()
         pending = (
             await session.execute(
                 lock(
@@ -115,22 +114,55 @@ class Notifier:
             )
         ).scalars()
         for notification in pending:
-            notification.status = "acknowledged"
-            notification.acknowledged_at = now
-            notification.acknowledged_by = "assessment"
-            notification.ack_note = "预警已由领导小组评估调整或解除"
-            notification.late = domain.is_late(now, notification.due_at)
-            notification.next_reminder_at = None
-            await session.execute(
-                update(Delivery)
-                .where(
-                    Delivery.notification_id == notification.id,
-                    Delivery.purpose == "reminder",
-                    Delivery.status == "pending",
-                )
-                .values(status="cancelled")
+            await self._mark_acknowledged(
+                session, notification, actor="assessment", note="预警已由领导小组评估调整或解除"
             )
-            self._announce(session, notification, "acknowledged", extra={"by": "assessment"})
+
+    async def _mark_acknowledged(
+        self, session: AsyncSession, notification: Notification, *, actor: str, note: str | None
+    ) -> None:
+        """Acknowledge a locked notification: no reminder or escalation follows; late is late."""
+        now = self.clock.now()
+        notification.late = domain.is_late(now, notification.due_at)
+        notification.status = "acknowledged"
+        notification.acknowledged_at = now
+        notification.acknowledged_by = actor
+        notification.ack_note = note
+        notification.next_reminder_at = None
+        await session.execute(
+            update(Delivery)
+            .where(
+                Delivery.notification_id == notification.id,
+                Delivery.purpose == "reminder",
+                Delivery.status == "pending",
+            )
+            .values(status="cancelled")
+        )
+        if notification.late:
+            # Acknowledged after the deadline: a late report, whether or not the clock had
+            # noticed yet (if it had not, the acknowledgement still stops the escalation).
+            report = await session.scalar(
+                select(LateReport).where(LateReport.notification_id == notification.id)
+            )
+            if report is None:
+                assert notification.due_at is not None
+                session.add(
+                    LateReport(
+                        notification_id=notification.id,
+                        incident_id=notification.incident_id,
+                        body_id=notification.body_id,
+                        level=notification.level,
+                        due_at=notification.due_at,
+                        detected_at=now,
+                        acknowledged_at=now,
+                    )
+                )
+            else:
+                report.acknowledged_at = now
+        ACK_LATENCY.labels(notification.level).observe(
+            (now - notification.issued_at).total_seconds() * self.clock.time_scale
+        )
+        self._announce(session, notification, "acknowledged", extra={"by": actor})
 
     async def _create(
         self,
@@ -475,47 +507,7 @@ class Notifier:
                 )
             if notification.status == "acknowledged":
                 return notification  # a repeated acknowledgement changes nothing
-            now = self.clock.now()
-            notification.late = domain.is_late(now, notification.due_at)
-            notification.status = "acknowledged"
-            notification.acknowledged_at = now
-            notification.acknowledged_by = actor
-            notification.ack_note = note
-            notification.next_reminder_at = None
-            await session.execute(
-                update(Delivery)
-                .where(
-                    Delivery.notification_id == notification.id,
-                    Delivery.purpose == "reminder",
-                    Delivery.status == "pending",
-                )
-                .values(status="cancelled")
-            )
-            if notification.late:
-                # Acknowledged after the deadline: a late report, whether or not the clock had
-                # noticed yet (if it had not, the acknowledgement still stops the escalation).
-                report = await session.scalar(
-                    select(LateReport).where(LateReport.notification_id == notification.id)
-                )
-                if report is None:
-                    assert notification.due_at is not None
-                    session.add(
-                        LateReport(
-                            notification_id=notification.id,
-                            incident_id=notification.incident_id,
-                            body_id=notification.body_id,
-                            level=notification.level,
-                            due_at=notification.due_at,
-                            detected_at=now,
-                            acknowledged_at=now,
-                        )
-                    )
-                else:
-                    report.acknowledged_at = now
-            ACK_LATENCY.labels(notification.level).observe(
-                (now - notification.issued_at).total_seconds() * self.clock.time_scale
-            )
-            self._announce(session, notification, "acknowledged")
+            await self._mark_acknowledged(session, notification, actor=actor, note=note)
             return notification
 
     def ack_url(self, notification_id: str) -> str:
