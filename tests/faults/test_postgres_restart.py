@@ -123,8 +123,14 @@ async def test_requests_get_503_while_postgres_is_down_and_the_service_recovers(
                 "category": "wage_arrears",
                 "workers_involved": 25,
             }
-            r = await system.client.post("/v1/reports", json=body, headers=system.auth())
-            outcomes.append((r.status_code, r.headers.get("content-type", ""), r.json()))
+            # A 503 says "retry": the client retries with the same body, so that a report
+            # whose commit reached the server just as it went down is not counted twice.
+            while True:
+                r = await system.client.post("/v1/reports", json=body, headers=system.auth())
+                outcomes.append((r.status_code, r.headers.get("content-type", ""), r.json()))
+                if r.status_code != 503:
+                    break
+                await asyncio.sleep(0.2)
             await asyncio.sleep(0.02)
 
     task = asyncio.create_task(load())
@@ -141,11 +147,11 @@ async def test_requests_get_503_while_postgres_is_down_and_the_service_recovers(
     statuses = [s for s, _, _ in outcomes]
     assert 500 not in statuses
     assert 503 in statuses, "the outage was not seen"
-    assert statuses[-1] == 202, "the service did not recover by itself"
+    assert statuses[-1] in (200, 202), "the service did not recover by itself"
     for status, content_type, body in outcomes:
         if status == 503:
             assert content_type == "application/problem+json" and body["status"] == 503
-    accepted = {body["id"] for status, _, body in outcomes if status == 202}
+    accepted = {body["id"] for status, _, body in outcomes if status in (200, 202)}
 
     async def stored() -> set[str]:
         async with system.runtime.sessionmaker() as session:
