@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -17,8 +18,8 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.events import CONTENT_TYPE, TOPICS, dead_letter_topic
@@ -223,6 +224,7 @@ class InProcessBus:
     """The embedded default: a durable log in the database, with in-process wake-ups."""
 
     sessionmaker: async_sessionmaker[AsyncSession]
+    retention: dt.timedelta = dt.timedelta(days=7)
     _waiters: dict[str, set[asyncio.Event]] = field(default_factory=lambda: defaultdict(set))
 
     async def start(self) -> None:
@@ -340,6 +342,22 @@ class _InProcessSubscription:
                     update(BusOffset)
                     .where(BusOffset.group_name == self.group, BusOffset.topic == topic)
                     .values(position=position)
+                )
+            # Like a broker's retention: what is older than the retention period and read by
+            # every group is dropped. The period also covers a group that joins later.
+            cutoff = dt.datetime.now(dt.UTC) - self.bus.retention
+            for topic in latest:
+                read_by_all = (
+                    select(func.min(BusOffset.position))
+                    .where(BusOffset.topic == topic)
+                    .scalar_subquery()
+                )
+                await session.execute(
+                    delete(BusMessage).where(
+                        BusMessage.topic == topic,
+                        BusMessage.id <= read_by_all,
+                        BusMessage.created_at < cutoff,
+                    )
                 )
         self._positions.update(latest)
 

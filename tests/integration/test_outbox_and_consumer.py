@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ from libs.common.consumer import Consumer, ConsumerRunner, is_outage
 from libs.common.events import CloudEvent, new_event
 from libs.common.outbox import Outbox
 from libs.common.runtime import Runtime
-from libs.common.tables import DeadLetter, OutboxMessage, ProcessedEvent
+from libs.common.tables import BusMessage, DeadLetter, OutboxMessage, ProcessedEvent
 from tests.conftest import make_settings, truncate_all
 
 pytestmark = pytest.mark.postgres
@@ -200,3 +201,22 @@ async def test_in_process_bus_resumes_from_the_committed_position(runtime: Runti
     await bus.publish([Outgoing("laborwatch.t.v1", "k", b"m5")])
     woken = await asyncio.wait_for(waiting, 2)  # woken by the publish, not by the timeout
     assert [m.value for m in woken] == [b"m5"]
+
+
+async def test_in_process_bus_drops_what_every_group_has_read(runtime: Runtime) -> None:
+    bus = InProcessBus(runtime.sessionmaker, retention=dt.timedelta(0))
+    slow, fast = (bus.subscribe(group=g, topics=["laborwatch.t.v1"]) for g in ("slow", "fast"))
+    await slow.start()
+    await fast.start()
+    await bus.publish([Outgoing("laborwatch.t.v1", "k", f"m{i}".encode()) for i in range(5)])
+    everything = await fast.fetch(timeout=1)
+    await fast.commit(everything)
+    first_three = (await slow.fetch(timeout=1))[:3]
+    await slow.commit(first_three)
+
+    async with runtime.sessionmaker() as session:
+        left = list(
+            (await session.execute(select(BusMessage.payload).order_by(BusMessage.id))).scalars()
+        )
+    assert left == [b"m3", b"m4"]  # the slow group has not read these yet
+    assert [m.value for m in await slow.fetch(timeout=1)] == [b"m3", b"m4"]
