@@ -35,6 +35,7 @@ from services.intake.tables import IdempotencyKey, Report, WebhookDelivery
 
 SERVICE = "intake"
 HOTLINE_SENDER = "hotline"
+_EXTRA_CONTEXT = "intake_reports.extra"
 _SEALED_CONTEXT = "intake_reports.reporter"
 # A report dated this far ahead of our clock is a mistake, not clock skew.
 _FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -407,7 +408,13 @@ class Intake:
 
     def _report_from_order(self, order: HotlineOrder, *, source: str, now: dt.datetime) -> Report:
         category = map_hotline_category(order.category or "") or "other"
-        extra = order.model_extra or None
+        # Fields of the platform's own are kept, sealed: they may well hold personal data.
+        extra = None
+        if order.model_extra:
+            sealed = self.cipher.encrypt(
+                orjson.dumps(order.model_extra).decode(), context=_EXTRA_CONTEXT
+            )
+            extra = {"sealed": sealed}
         return Report(
             id=str(uuid.uuid4()),
             channel="webhook",

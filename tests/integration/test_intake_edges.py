@@ -1,14 +1,17 @@
-"""Intake at its edges: oversized streamed bodies, references shared between senders."""
+"""Intake at its edges: oversized streamed bodies, shared references, the platform's own fields."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 
+import orjson
 from sqlalchemy import func, select
+from standardwebhooks.webhooks import Webhook
 
 from libs.common.auth import Role, create_key
 from services.intake.tables import Report
-from tests.conftest import Running
+from tests.conftest import WEBHOOK_SECRET, Running
 
 
 async def test_a_streamed_body_without_length_over_the_limit_is_413(embedded: Running) -> None:
@@ -53,3 +56,33 @@ async def test_a_source_ref_belongs_to_its_sender(embedded: Running) -> None:
     assert first.status_code == 202 and second.status_code == 202
     assert first.json()["id"] != second.json()["id"]
     assert retry.status_code == 200 and retry.json()["id"] == first.json()["id"]
+
+
+async def test_the_hotline_platforms_own_fields_are_kept_sealed(embedded: Running) -> None:
+    order = {
+        "order_no": "12345-EXTRA-1",
+        "hotline": "12345",
+        "received_at": "2026-11-21T09:30:00+08:00",
+        "jurisdiction": "xuanen",
+        "area": "zhushan",
+        "content": "欠薪",
+        "category": "欠薪",
+        "enterprise_name": "宣恩某公司",
+        "citizen_id": "420101199001011234",
+    }
+    body = orjson.dumps(order).decode()
+    now = dt.datetime.now(dt.UTC)
+    headers = {
+        "webhook-id": "msg_extra_1",
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(WEBHOOK_SECRET).sign("msg_extra_1", now, body),
+        "content-type": "application/json",
+    }
+    r = await embedded.client.post("/v1/webhooks/hotline", content=body, headers=headers)
+    assert r.status_code == 202, r.text
+    async with embedded.runtime.sessionmaker() as session:
+        row = await session.get(Report, r.json()["report_id"])
+    assert row is not None and row.extra is not None
+    assert "420101199001011234" not in orjson.dumps(row.extra).decode()
+    opened = embedded.runtime.cipher.decrypt(row.extra["sealed"], context="intake_reports.extra")
+    assert orjson.loads(opened) == {"citizen_id": "420101199001011234"}
