@@ -126,6 +126,8 @@ class Intake:
     ) -> Accepted:
         """Accept a hotline work order, once per `webhook-id` and per `order_no`."""
         self._check_places(order.jurisdiction, order.area, None, region_loc="area")
+        if order.received_at > now + _FUTURE_TOLERANCE:
+            raise _invalid(["body", "received_at"], "received_at is in the future")
         source = f"hotline_{order.hotline}"
         for _ in range(_ATTEMPTS):
             try:

@@ -86,3 +86,28 @@ async def test_the_hotline_platforms_own_fields_are_kept_sealed(embedded: Runnin
     assert "420101199001011234" not in orjson.dumps(row.extra).decode()
     opened = embedded.runtime.cipher.decrypt(row.extra["sealed"], context="intake_reports.extra")
     assert orjson.loads(opened) == {"citizen_id": "420101199001011234"}
+
+
+async def test_a_work_order_from_the_future_is_refused(embedded: Running) -> None:
+    order = {
+        "order_no": "12345-FUTURE-1",
+        "hotline": "12345",
+        "received_at": "2099-01-01T09:30:00+08:00",
+        "jurisdiction": "xuanen",
+        "area": "zhushan",
+        "content": "欠薪",
+        "category": "欠薪",
+    }
+    body = orjson.dumps(order).decode()
+    now = dt.datetime.now(dt.UTC)
+    headers = {
+        "webhook-id": "msg_future_1",
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(WEBHOOK_SECRET).sign("msg_future_1", now, body),
+        "content-type": "application/json",
+    }
+    r = await embedded.client.post("/v1/webhooks/hotline", content=body, headers=headers)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"] == ["body", "received_at"]
+    async with embedded.runtime.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Report)) == 0
