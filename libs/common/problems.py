@@ -116,6 +116,29 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the API sends: every 4xx/5xx as problem+json."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        problem = {"$ref": "#/components/schemas/ProblemDetail"}
+        schema.setdefault("components", {}).setdefault("schemas", {})["ProblemDetail"] = (
+            ProblemDetail.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for status, response in operation.get("responses", {}).items():
+                    if status.isdigit() and int(status) >= 400:
+                        response["content"] = {PROBLEM_JSON: {"schema": problem}}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Answer every error of the app, including the framework's own, with problem+json."""
 

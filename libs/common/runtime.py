@@ -23,7 +23,12 @@ from libs.common.http import BodyLimitMiddleware, RequestContextMiddleware
 from libs.common.jurisdictions import Registry
 from libs.common.outbox import Outbox
 from libs.common.privacy import Cipher
-from libs.common.problems import TYPE_BASE, install_problem_handlers, problem_response
+from libs.common.problems import (
+    TYPE_BASE,
+    document_problems,
+    install_problem_handlers,
+    problem_response,
+)
 from libs.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -150,6 +155,7 @@ def build_app(runtime: Runtime, services: Sequence[Service], *, title: str) -> F
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
+    document_problems(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service="+".join(s.name for s in services))
     app.include_router(operations_router(runtime))

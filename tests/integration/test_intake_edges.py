@@ -111,3 +111,18 @@ async def test_a_work_order_from_the_future_is_refused(embedded: Running) -> Non
     assert r.json()["errors"][0]["loc"] == ["body", "received_at"]
     async with embedded.runtime.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Report)) == 0
+
+
+async def test_the_openapi_document_says_errors_are_problem_json(embedded: Running) -> None:
+    spec = (await embedded.client.get("/openapi.json")).json()
+    errors = [
+        (path, method, status, response)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        for status, response in operation["responses"].items()
+        if status.isdigit() and int(status) >= 400
+    ]
+    assert len(errors) > 20
+    for path, method, status, response in errors:
+        assert list(response["content"]) == ["application/problem+json"], (path, method, status)
+    assert "ProblemDetail" in spec["components"]["schemas"]
