@@ -21,10 +21,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.bus import Delivered, EventBus, Subscription
+from libs.common.db import is_database_outage
 from libs.common.events import CloudEvent, dead_letter_topic
 from libs.common.metrics import CONSUMED, DEAD_LETTERS
 from libs.common.outbox import Outbox
-from libs.common.problems import is_database_outage
 from libs.common.tables import DeadLetter, ProcessedEvent
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import DateTime, MetaData, Select, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -111,3 +113,26 @@ def lock(query: Select[Any], session: AsyncSession) -> Select[Any]:
     if session.get_bind().dialect.name == "postgresql":
         return query.with_for_update()
     return query
+
+
+# SQLSTATE: class 08 is "connection exception"; 57P01-57P03 are shutdown and start-up.
+_OUTAGE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """Say whether a database error means the server is away (not that the query is wrong)."""
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, sa_exc.OperationalError):
+        return True
+    seen: BaseException | None = error
+    for _ in range(8):  # the driver's error hangs under SQLAlchemy's, a few causes deep
+        if seen is None:
+            return False
+        if isinstance(seen, OSError | asyncpg.exceptions.ConnectionDoesNotExistError):
+            return True
+        state = getattr(seen, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(_OUTAGE_SQLSTATES):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False

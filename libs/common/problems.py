@@ -6,13 +6,14 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from libs.common.db import is_database_outage
 
 log = logging.getLogger(__name__)
 
@@ -51,29 +52,6 @@ class ProblemDetail(BaseModel):
     detail: str
     instance: str | None = None
     errors: list[dict[str, Any]] | None = None
-
-
-# SQLSTATE: class 08 is "connection exception"; 57P01-57P03 are shutdown and start-up.
-_OUTAGE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
-
-
-def is_database_outage(error: BaseException) -> bool:
-    """Say whether a database error means the server is away (not that the query is wrong)."""
-    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
-        return True
-    if isinstance(error, sa_exc.OperationalError):
-        return True
-    seen: BaseException | None = error
-    for _ in range(8):  # the driver's error hangs under SQLAlchemy's, a few causes deep
-        if seen is None:
-            return False
-        if isinstance(seen, OSError | asyncpg.exceptions.ConnectionDoesNotExistError):
-            return True
-        state = getattr(seen, "sqlstate", None)
-        if isinstance(state, str) and state.startswith(_OUTAGE_SQLSTATES):
-            return True
-        seen = getattr(seen, "orig", None) or seen.__cause__
-    return False
 
 
 def _default_type(status: int) -> str:
