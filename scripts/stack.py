@@ -109,12 +109,14 @@ def stack(
     *,
     database: str = "laborwatch_stack",
     base_port: int = 8001,
+    ports: dict[str, int] | None = None,
     kafka_port: int = 9092,
     fresh: bool = False,
     extra_env: dict[str, str] | None = None,
     log_dir: Path | None = None,
 ) -> Iterator[Stack]:
     """Run the stack for the duration of the `with` block."""
+    ports = ports or {name: base_port + i for i, name in enumerate(SERVICES)}
     server = os.environ.get("LABORWATCH_STACK_PG", "postgresql://postgres@127.0.0.1:5432")
     log_dir = log_dir or ROOT / "var" / "stack"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -127,7 +129,7 @@ def stack(
         "LABORWATCH_DATABASE_URL": database_url,
         "LABORWATCH_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
         "LABORWATCH_SECRET_KEY": secret_file.read_text().strip(),
-        "LABORWATCH_PUBLIC_URL": f"http://127.0.0.1:{base_port + 2}",
+        "LABORWATCH_PUBLIC_URL": f"http://127.0.0.1:{ports['notifier']}",
         **(extra_env or {}),
     }
     broker = start_broker(kafka_port, log_dir)
@@ -141,7 +143,6 @@ def stack(
             capture_output=True,
             text=True,
         )
-        ports = {name: base_port + i for i, name in enumerate(SERVICES)}
         running = Stack(
             database_url,
             f"127.0.0.1:{kafka_port}",
@@ -159,7 +160,11 @@ def stack(
                     env=env | {"LABORWATCH_PORT": str(port)},
                 )
         for name in SERVICES:
-            wait_until(lambda name=name: ready(running.url(name)), f"{name} ready")
+            process = processes[name]
+            wait_until(
+                lambda name=name, process=process: _up_or_fail(process, running.url(name), name),
+                f"{name} ready",
+            )
         yield running
     finally:
         for process in processes.values():
@@ -172,6 +177,12 @@ def stack(
         if broker is not None:
             broker.terminate()
             broker.wait(10)
+
+
+def _up_or_fail(process: subprocess.Popen[bytes], url: str, name: str) -> bool:
+    if process.poll() is not None:
+        raise SystemExit(f"stack: {name} exited with {process.returncode}; see its log")
+    return ready(url)
 
 
 def ready(url: str) -> bool:

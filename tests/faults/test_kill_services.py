@@ -15,17 +15,18 @@ import httpx
 import pytest
 
 from scripts.stack import LABORWATCH, Stack, ready, stack, wait_until
-from tests.conftest import free_port
+from tests.conftest import free_ports
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 
 @pytest.fixture(scope="module")
 def three(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    intake, grading, notifier, kafka = free_ports(4)
     with stack(
         database=f"laborwatch_kill_{uuid.uuid4().hex[:6]}",
-        base_port=free_port(),
-        kafka_port=free_port(),
+        ports={"intake": intake, "grading": grading, "notifier": notifier},
+        kafka_port=kafka,
         fresh=True,
         log_dir=tmp_path_factory.mktemp("stack"),
     ) as running:
