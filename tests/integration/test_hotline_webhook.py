@@ -17,13 +17,12 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import func, select, text
 from standardwebhooks.webhooks import Webhook
 
-from laborwatch.migrate import upgrade
 from libs.common.events import REPORT_RECEIVED
 from libs.common.tables import BusMessage
-from services.intake.tables import IdempotencyKey, Report, WebhookDelivery
+from services.intake.tables import Report, WebhookDelivery
 from tests.conftest import WEBHOOK_SECRET, Running, eventually, make_settings, running
 
 PROBLEM = "application/problem+json"
@@ -116,61 +115,6 @@ async def get_report(r: Running, report_id: str) -> dict[str, Any]:
     assert got.status_code == 200, got.text
     out: dict[str, Any] = got.json()
     return out
-
-
-async def clear_intake(r: Running) -> None:
-    """Empty intake's tables (the app, its keys and the bus stay)."""
-    async with r.runtime.sessionmaker.begin() as session:
-        for table in (Report, IdempotencyKey, WebhookDelivery):
-            await session.execute(delete(table))
-
-
-@pytest.fixture(scope="module")
-def module_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('hotline') / 'laborwatch.db'}"
-    upgrade(url)
-    return url
-
-
-@pytest.fixture(scope="module")
-async def shared(module_db: str) -> AsyncIterator[Running]:
-    async with running(make_settings(database_url=module_db)) as r:
-        yield r
-
-
-@pytest.fixture
-async def lw(shared: Running) -> Running:
-    """The module's embedded app with intake's tables emptied."""
-    await clear_intake(shared)
-    return shared
-
-
-@pytest.fixture(
-    scope="module", params=["embedded", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    """PostgreSQL's URL, or None for the module's embedded app (set up outside the loop)."""
-    if request.param == "embedded":
-        return None
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
-@pytest.fixture(scope="module")
-async def backend(database_url: str | None, shared: Running) -> AsyncIterator[Running]:
-    """The module's embedded app, then the whole system on PostgreSQL."""
-    if database_url is None:
-        yield shared
-    else:
-        async with running(make_settings(database_url=database_url)) as r:
-            yield r
-
-
-@pytest.fixture
-async def system(backend: Running) -> Running:
-    """The whole system on SQLite, then on PostgreSQL, with intake's tables emptied."""
-    await clear_intake(backend)
-    return backend
 
 
 # -------------------------------------------------------------------------------- accepted

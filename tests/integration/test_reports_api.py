@@ -7,20 +7,19 @@ import asyncio
 import base64
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import orjson
 import pytest
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import func, select, text
 
-from laborwatch.migrate import upgrade
 from libs.common.events import REPORT_RECEIVED
 from libs.common.tables import BusMessage
-from services.intake.tables import IdempotencyKey, Report, WebhookDelivery
-from tests.conftest import Running, eventually, make_settings, running
+from services.intake.tables import IdempotencyKey, Report
+from tests.conftest import Running, eventually
 
 PROBLEM = "application/problem+json"
 VALID_CODE = "91350100M000100Y43"
@@ -110,63 +109,6 @@ async def outbox_drained(r: Running) -> bool:
             text("SELECT count(*) FROM outbox WHERE topic = :t"), {"t": REPORT_RECEIVED}
         )
     return bool(pending == 0)
-
-
-async def clear_intake(r: Running) -> None:
-    """Empty intake's tables (the app, its keys and the bus stay)."""
-    async with r.runtime.sessionmaker.begin() as session:
-        for table in (Report, IdempotencyKey, WebhookDelivery):
-            await session.execute(delete(table))
-
-
-@pytest.fixture(scope="module")
-def module_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """An embedded database of this module's own, migrated."""
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('reports') / 'laborwatch.db'}"
-    upgrade(url)
-    return url
-
-
-@pytest.fixture(scope="module")
-async def shared(module_db: str) -> AsyncIterator[Running]:
-    """One embedded app for the module: starting one per test costs more than the tests."""
-    async with running(make_settings(database_url=module_db)) as r:
-        yield r
-
-
-@pytest.fixture
-async def lw(shared: Running) -> Running:
-    """The module's embedded app with intake's tables emptied."""
-    await clear_intake(shared)
-    return shared
-
-
-@pytest.fixture(
-    scope="module", params=["embedded", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    """PostgreSQL's URL, or None for the module's embedded app (set up outside the loop)."""
-    if request.param == "embedded":
-        return None
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
-@pytest.fixture(scope="module")
-async def backend(database_url: str | None, shared: Running) -> AsyncIterator[Running]:
-    """The module's embedded app, then the whole system on PostgreSQL."""
-    if database_url is None:
-        yield shared
-    else:
-        async with running(make_settings(database_url=database_url)) as r:
-            yield r
-
-
-@pytest.fixture
-async def system(backend: Running) -> Running:
-    """The whole system on SQLite, then on PostgreSQL, with intake's tables emptied."""
-    await clear_intake(backend)
-    return backend
 
 
 # ----------------------------------------------------------------------------- acceptance
