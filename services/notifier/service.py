@@ -145,18 +145,7 @@ class Notifier:
                 select(LateReport).where(LateReport.notification_id == notification.id)
             )
             if report is None:
-                assert notification.due_at is not None
-                session.add(
-                    LateReport(
-                        notification_id=notification.id,
-                        incident_id=notification.incident_id,
-                        body_id=notification.body_id,
-                        level=notification.level,
-                        due_at=notification.due_at,
-                        detected_at=now,
-                        acknowledged_at=now,
-                    )
-                )
+                session.add(_late_report(notification, now, acknowledged=True))
             else:
                 report.acknowledged_at = now
         ACK_LATENCY.labels(notification.level).observe(
@@ -279,17 +268,7 @@ class Notifier:
         assert notification.due_at is not None
         notification.status = "overdue"
         notification.next_reminder_at = None
-        session.add(
-            LateReport(
-                notification_id=notification.id,
-                incident_id=notification.incident_id,
-                body_id=notification.body_id,
-                level=notification.level,
-                due_at=notification.due_at,
-                detected_at=now,
-                acknowledged_at=None,
-            )
-        )
+        session.add(_late_report(notification, now, acknowledged=False))
         OVERDUE.labels(notification.jurisdiction).inc()
         self._announce(session, notification, "overdue")
         up = domain.escalate_to(notification.escalation_chain)
@@ -714,6 +693,20 @@ class Notifier:
                 data=data,
             ),
         )
+
+
+def _late_report(notification: Notification, now: dt.datetime, *, acknowledged: bool) -> LateReport:
+    """The record of a missed deadline (迟报), found now; acknowledged now, or not yet."""
+    assert notification.due_at is not None
+    return LateReport(
+        notification_id=notification.id,
+        incident_id=notification.incident_id,
+        body_id=notification.body_id,
+        level=notification.level,
+        due_at=notification.due_at,
+        detected_at=now,
+        acknowledged_at=now if acknowledged else None,
+    )
 
 
 def _summary(incident: dict[str, Any], warning: dict[str, Any]) -> dict[str, Any]:
