@@ -246,3 +246,25 @@ async def eventually(check: Any, *, timeout: float = 15.0, interval: float = 0.0
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
         await asyncio.sleep(interval)
+
+
+def a_report(**overrides: Any) -> dict[str, Any]:
+    """A valid Changchun report (35 workers: a yellow warning), on an enterprise of its own."""
+    body: dict[str, Any] = {
+        "source": "agency",
+        "jurisdiction": "changchun",
+        "region": "chaoyang",
+        "occurred_at": "2026-11-20T09:30:00+08:00",
+        "enterprise": {"name": f"长春{uuid.uuid4().hex[:6]}建筑劳务有限公司"},
+        "category": "wage_arrears",
+        "workers_involved": 35,
+    }
+    body.update(overrides)
+    return body
+
+
+async def submit(system: Running, body: dict[str, Any]) -> str:
+    """Post a report as a reporter; return its id."""
+    r = await system.client.post("/v1/reports", json=body, headers=system.auth("reporter"))
+    assert r.status_code == 202, r.text
+    return str(r.json()["id"])

@@ -19,27 +19,15 @@ from libs.common.tables import BusMessage
 from services.grading.policy import load_policies
 from services.grading.service import Grading
 from services.grading.tables import Incident, IncidentReport, TimelineEntry
-from tests.conftest import Running, eventually, make_settings, running, truncate_all
-
-
-def report(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "source": "agency",
-        "jurisdiction": "changchun",
-        "region": "chaoyang",
-        "occurred_at": "2026-11-20T09:30:00+08:00",
-        "enterprise": {"name": f"长春{uuid.uuid4().hex[:6]}建筑劳务有限公司"},
-        "category": "wage_arrears",
-        "workers_involved": 35,
-    }
-    body.update(overrides)
-    return body
-
-
-async def submit(system: Running, body: dict[str, Any]) -> str:
-    r = await system.client.post("/v1/reports", json=body, headers=system.auth("reporter"))
-    assert r.status_code == 202, r.text
-    return str(r.json()["id"])
+from tests.conftest import (
+    Running,
+    eventually,
+    make_settings,
+    running,
+    submit,
+    truncate_all,
+)
+from tests.conftest import a_report as report
 
 
 async def incident_of(system: Running, report_id: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from libs.common.problems import PROBLEM_JSON
 from libs.common.runtime import Runtime
 from libs.common.tables import BusMessage
 from services.notifier.tables import Delivery, LateReport, Notification
-from tests.conftest import Running, eventually, make_settings, running
+from tests.conftest import Running, a_report, eventually, make_settings, running, submit
 
 ZHUSHAN = "xuanen.zhushan.tripartite"
 COUNTY = "xuanen.county.tripartite"
@@ -42,40 +42,21 @@ BLUE_IN_3S = 28800
 
 def xuanen_report(region: str = "zhushan", **overrides: Any) -> dict[str, Any]:
     """A Xuan'en report that makes a level1 warning."""
-    body: dict[str, Any] = {
-        "source": "agency",
-        "jurisdiction": "xuanen",
-        "region": region,
-        "occurred_at": "2026-11-20T09:30:00+08:00",
-        "enterprise": {"name": f"宣恩{uuid.uuid4().hex[:6]}建筑劳务有限公司"},
-        "category": "wage_arrears",
-        "workers_involved": 30,
-        "collective_action": "possible",
-    }
-    body.update(overrides)
-    return body
+    return (
+        a_report(
+            jurisdiction="xuanen",
+            region=region,
+            enterprise={"name": f"宣恩{uuid.uuid4().hex[:6]}建筑劳务有限公司"},
+            workers_involved=30,
+            collective_action="possible",
+        )
+        | overrides
+    )
 
 
 def changchun_blue(**overrides: Any) -> dict[str, Any]:
     """A Changchun report that makes a blue warning."""
-    body: dict[str, Any] = {
-        "source": "agency",
-        "jurisdiction": "changchun",
-        "region": "chaoyang",
-        "occurred_at": "2026-11-20T09:30:00+08:00",
-        "enterprise": {"name": f"长春{uuid.uuid4().hex[:6]}建筑劳务有限公司"},
-        "category": "wage_arrears",
-        "workers_involved": 12,
-    }
-    body.update(overrides)
-    return body
-
-
-async def submit(system: Running, body: dict[str, Any]) -> str:
-    """Post a report; return its id."""
-    r = await system.client.post("/v1/reports", json=body, headers=system.auth("reporter"))
-    assert r.status_code == 202, r.text
-    return str(r.json()["id"])
+    return a_report(workers_involved=12) | overrides
 
 
 async def incident_id_of(system: Running, report_id: str) -> str:

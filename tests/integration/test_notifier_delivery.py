@@ -30,7 +30,7 @@ from libs.common.clock import Clock
 from services.notifier.app import build_notifier
 from services.notifier.service import Notifier
 from services.notifier.tables import Delivery, LateReport
-from tests.conftest import Running, eventually, free_port, make_settings, running
+from tests.conftest import Running, eventually, free_port, make_settings, running, submit
 from tests.integration.test_notifier_api import (
     OFFICE,
     ZHUSHAN,
@@ -43,7 +43,6 @@ from tests.integration.test_notifier_api import (
     notification_events,
     notifications_of,
     one,
-    submit,
     when,
     xuanen_report,
 )
