@@ -134,7 +134,13 @@ def test_embedded_default_accepts_publishes_learns_and_survives_restart(server: 
     )
     assert len(events) == 1
 
-    # Grading's event, as it would arrive on the bus: intake learns the report's incident.
+    def incident_of_report() -> Any:
+        got = httpx.get(f"{server.url}/v1/reports/{report_id}", headers=headers)
+        return got.json()["incident_id"]
+
+    # Grading places the report and warns; intake learns the incident from that event.
+    graded = wait_for(incident_of_report)
+    # An event as it would arrive on the bus, written into the log from outside.
     warning = new_event(
         service="grading",
         type_=INCIDENT_WARNING,
@@ -147,12 +153,8 @@ def test_embedded_default_accepts_publishes_learns_and_survives_restart(server: 
             "VALUES (?, ?, ?, datetime('now'))",
             (INCIDENT_WARNING, "xuanen:x", warning.to_bytes()),
         )
-    wait_for(
-        lambda: (
-            httpx.get(f"{server.url}/v1/reports/{report_id}", headers=headers).json()["incident_id"]
-            == "inc-1"
-        )
-    )
+    assert graded != "inc-1"
+    wait_for(lambda: incident_of_report() == "inc-1")
 
     # A graceful stop: uvicorn finishes the lifespan, then re-raises the signal it caught.
     assert server.stop(signal.SIGTERM) in (0, -signal.SIGTERM)

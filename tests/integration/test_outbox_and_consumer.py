@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -144,6 +145,65 @@ async def test_the_consumer_applies_each_event_once_and_dead_letters_poison(
     assert [(d.event_id, d.attempts) for d in letters] == [(poison.id, 3), (None, 1)]
     assert processed == 3  # one, poison, two
     assert dlq == ["laborwatch.t.v1.dlq", "laborwatch.t.v1.dlq"]
+
+
+async def test_a_batch_is_applied_in_one_transaction_and_a_poison_falls_back_to_one_by_one(
+    runtime: Runtime,
+) -> None:
+    outbox = runtime.outbox("test")
+
+    async def handle(session: AsyncSession, event: CloudEvent) -> None:
+        if event.data.get("poison"):
+            raise ValueError("cannot apply")
+        outbox.add_raw(session, topic="effects", key=None, payload=b"%d" % event.data["n"])
+
+    async def effects() -> list[int]:
+        async with runtime.sessionmaker() as session:
+            rows = await session.scalars(
+                select(OutboxMessage.payload)
+                .where(OutboxMessage.topic == "effects")
+                .order_by(OutboxMessage.id)
+            )
+            return [int(p) for p in rows]
+
+    commits = 0
+
+    def count_commit(_connection: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    sa_event.listen(runtime.engine.sync_engine, "commit", count_commit)
+    runner = ConsumerRunner(
+        Consumer("test.b", ("laborwatch.t.v1",), handle),
+        bus=runtime.bus,
+        sessionmaker=runtime.sessionmaker,
+        outbox=outbox,
+        max_attempts=2,
+        backoff_seconds=0,
+    )
+    good = [new_event(service="t", type_="t", data={"n": n}, key="k") for n in range(50)]
+    await runner.process_batch([delivered(e, i) for i, e in enumerate([*good, good[3]])])
+    assert await effects() == list(range(50))  # in order, the repeated event once
+    assert commits == 1
+
+    poison = new_event(service="t", type_="t", data={"poison": True}, key="k")
+    more = [new_event(service="t", type_="t", data={"n": n}, key="k") for n in (60, 61)]
+    batch = [good[0], more[0], poison, more[1]]  # one already applied, one poison
+    await runner.process_batch([delivered(e, 100 + i) for i, e in enumerate(batch)])
+    sa_event.remove(runtime.engine.sync_engine, "commit", count_commit)
+
+    # The batch rolled back whole, then each event went alone: 60 and 61 once, the poison
+    # to the dead letters, the event applied before recognised.
+    assert await effects() == [*range(50), 60, 61]
+    async with runtime.sessionmaker() as session:
+        letters = list(await session.scalars(select(DeadLetter.event_id)))
+        processed = await session.scalar(
+            select(func.count())
+            .select_from(ProcessedEvent)
+            .where(ProcessedEvent.consumer == "test.b")
+        )
+    assert letters == [poison.id]
+    assert processed == 53
 
 
 async def test_an_outage_is_waited_out_not_dead_lettered(runtime: Runtime) -> None:
