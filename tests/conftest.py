@@ -167,6 +167,8 @@ def make_settings(**overrides: Any) -> Settings:
         "outbox_poll_seconds": 0.1,
         "consumer_backoff_seconds": 0.01,
         "consumer_max_attempts": 3,
+        # Revocation seen at once, whichever process revokes (the cache has its own tests).
+        "api_key_cache_seconds": 0,
     }
     values.update(overrides)
     return Settings(**values)

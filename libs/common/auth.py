@@ -11,8 +11,10 @@ import datetime as dt
 import enum
 import hashlib
 import secrets
+import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -54,6 +56,38 @@ class Principal:
 def hash_key(key: str) -> str:
     """Hash a key for storage and lookup."""
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass
+class KeyCache:
+    """Principals by key hash, kept for a few seconds: one query fewer on most requests.
+
+    Only keys found live are kept, so a new key works at once; a revoked key keeps working in
+    a process for at most `seconds` (0 turns the cache off).
+    """
+
+    seconds: float
+    max_entries: int = 10_000
+    clock: Callable[[], float] = time.monotonic
+    _entries: dict[str, tuple[float, Principal]] = field(default_factory=dict)
+
+    def get(self, key_hash: str) -> Principal | None:
+        """The principal of a key seen live less than `seconds` ago, if any."""
+        found = self._entries.get(key_hash)
+        if found is None:
+            return None
+        if self.clock() - found[0] >= self.seconds:
+            del self._entries[key_hash]
+            return None
+        return found[1]
+
+    def put(self, key_hash: str, principal: Principal) -> None:
+        """Keep a live key's principal (forgetting everything when full: keys are few)."""
+        if self.seconds <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[key_hash] = (self.clock(), principal)
 
 
 class KeyError_(ValueError):
@@ -139,20 +173,24 @@ async def authenticate(
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(401, "an API key is required: Authorization: Bearer <key>", headers=challenge)
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.runtime.sessionmaker
-    async with sessionmaker() as session:
-        row = await session.scalar(
-            select(ApiKey).where(ApiKey.key_hash == hash_key(credentials.credentials))
-        )
+    runtime = request.app.state.runtime
+    key_hash = hash_key(credentials.credentials)
+    principal = runtime.keys.get(key_hash)
+    if principal is not None:
+        return principal
+    async with runtime.sessionmaker() as session:
+        row = await session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
     if row is None or row.revoked_at is not None:
         raise Problem(401, "the API key is unknown or revoked", headers=challenge)
-    return Principal(
+    principal = Principal(
         key_id=row.id,
         name=row.name,
         role=Role(row.role),
         jurisdiction=row.jurisdiction,
         body_id=row.body_id,
     )
+    runtime.keys.put(key_hash, principal)
+    return principal
 
 
 def require(*roles: Role) -> object:

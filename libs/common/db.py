@@ -70,7 +70,10 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         )
         _serialise_sqlite_writes(engine)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pre-ping: it costs two round trips per checkout. A connection the server dropped fails
+    # its first statement instead; SQLAlchemy then invalidates the pool, the request answers
+    # 503 (or the consumer waits), and the next checkout connects afresh.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
 
 
 def _serialise_sqlite_writes(engine: AsyncEngine) -> None:

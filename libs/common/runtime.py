@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from libs.common.auth import KeyCache
 from libs.common.bus import EventBus, InProcessBus, KafkaBus, describe
 from libs.common.clock import Clock
 from libs.common.consumer import Consumer, ConsumerRunner
@@ -47,6 +48,7 @@ class Runtime:
     registry: Registry
     cipher: Cipher
     clock: Clock
+    keys: KeyCache
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -66,6 +68,7 @@ class Runtime:
             registry=Registry.load(settings.jurisdictions_dir),
             cipher=Cipher(settings.effective_secret_key),
             clock=Clock(settings.time_scale),
+            keys=KeyCache(settings.api_key_cache_seconds),
         )
 
     def outbox(self, producer: str) -> Outbox:

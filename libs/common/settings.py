@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_seconds: float = Field(default=0.2, ge=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # How long a process trusts an API key it found live; a revocation takes up to this long.
+    api_key_cache_seconds: float = Field(default=5.0, ge=0)
     # Where people reach this deployment: one-click acknowledgement links point here.
     public_url: str = "http://127.0.0.1:8000"
     # Reminders before a reporting deadline, as fractions of the limit (0.5 = half-way).

@@ -80,17 +80,22 @@ class Intake:
         request_hash = hashlib.sha256(
             orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
         ).hexdigest()
-        # A race between two identical requests ends in one insert winning; the loser reads it.
-        for _ in range(_ATTEMPTS):
+        # Most reports are new: the first attempt inserts without looking. A retry or a twin
+        # request then breaks a unique constraint, and the next attempt finds the first report.
+        for attempt in range(_ATTEMPTS):
             try:
                 async with self.sessionmaker.begin() as session:
-                    existing = await self._find_existing(
-                        session,
-                        principal=principal,
-                        idempotency_key=idempotency_key,
-                        request_hash=request_hash,
-                        source=report.source,
-                        source_ref=report.source_ref,
+                    existing = (
+                        await self._find_existing(
+                            session,
+                            principal=principal,
+                            idempotency_key=idempotency_key,
+                            request_hash=request_hash,
+                            source=report.source,
+                            source_ref=report.source_ref,
+                        )
+                        if attempt > 0
+                        else None
                     )
                     if existing is not None:
                         if idempotency_key is not None:
@@ -103,8 +108,6 @@ class Intake:
                     )
                     session.add(row)
                     if idempotency_key is not None:
-                        # Insert without looking first: a twin request that committed the key
-                        # meanwhile must make this one fail and retry, not make a second report.
                         session.add(
                             IdempotencyKey(
                                 api_key_id=principal.key_id,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from standardwebhooks.webhooks import Webhook
 
 from laborwatch.migrate import upgrade
-from libs.common.auth import Role, create_key, revoke_key
+from libs.common.auth import KeyCache, Role, create_key, revoke_key
 from tests.conftest import WEBHOOK_SECRET, Running, free_port, make_settings, running
 
 PROBLEM = "application/problem+json"
@@ -176,6 +176,29 @@ async def test_a_revoked_key_is_refused(lw: Running) -> None:
     assert (await lw.client.get("/v1/jurisdictions", headers=headers)).status_code == 200
     assert await revoke_key(lw.runtime.sessionmaker, row.id)
     assert_problem(await lw.client.get("/v1/jurisdictions", headers=headers), 401)
+
+
+async def test_a_live_key_is_trusted_for_the_cache_period_then_checked_again(
+    lw: Running,
+) -> None:
+    now = 1000.0
+    cache = KeyCache(5, clock=lambda: now)
+    lw.runtime.keys, previous = cache, lw.runtime.keys
+    try:
+        row, key = await create_key(
+            lw.runtime.sessionmaker, lw.runtime.registry, name="cached", role=Role.ADMIN
+        )
+        headers = {"Authorization": f"Bearer {key}"}
+        assert (await lw.client.get("/v1/jurisdictions", headers=headers)).status_code == 200
+        assert await revoke_key(lw.runtime.sessionmaker, row.id)
+        now += 4.9  # still within the period: this process has not looked again
+        assert (await lw.client.get("/v1/jurisdictions", headers=headers)).status_code == 200
+        now += 0.1
+        assert_problem(await lw.client.get("/v1/jurisdictions", headers=headers), 401)
+        now += 10  # a refusal is not cached as a principal: still refused
+        assert_problem(await lw.client.get("/v1/jurisdictions", headers=headers), 401)
+    finally:
+        lw.runtime.keys = previous
 
 
 @pytest.mark.parametrize("role", ["analyst", "responder"])
