@@ -175,7 +175,7 @@ async def authenticate(
         raise Problem(401, "an API key is required: Authorization: Bearer <key>", headers=challenge)
     runtime = request.app.state.runtime
     key_hash = hash_key(credentials.credentials)
-    principal = runtime.keys.get(key_hash)
+    principal: Principal | None = runtime.keys.get(key_hash)
     if principal is not None:
         return principal
     async with runtime.sessionmaker() as session:
