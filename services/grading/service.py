@@ -45,6 +45,7 @@ from services.grading.tables import Incident, IncidentReport, TimelineEntry
 SERVICE = "grading"
 UPDATED = "laborwatch.incident.updated.v1"  # an incident changed without a new warning
 _GENESIS = "0" * 64
+_HEADS = "grading.timeline_heads"  # session.info: incident id -> hash of its latest entry
 
 
 @dataclass
@@ -178,6 +179,7 @@ class Grading:
                 raise
             _store_figures(existing, merge(_figures_of_incident(existing), figures))
             return existing
+        session.info.setdefault(_HEADS, {})[incident.id] = _GENESIS  # a new chain
         await self._append(session, incident, "opened", "intake", now, {"correlation_key": key})
         return incident
 
@@ -444,7 +446,8 @@ class Grading:
 
     async def on_notification(self, session: AsyncSession, data: dict[str, Any]) -> None:
         """Add what the notifier did (sent, acknowledged, overdue, escalated) to the timeline."""
-        incident = await session.get(Incident, data.get("incident_id"))
+        query = lock(select(Incident).where(Incident.id == data.get("incident_id")), session)
+        incident: Incident | None = await session.scalar(query)
         if incident is None:
             return
         notification = data.get("notification", {})
@@ -623,16 +626,23 @@ class Grading:
         *,
         note: str | None = None,
     ) -> None:
-        """Append a timeline entry sealed to the one before it."""
-        prev = (
-            await session.scalar(
-                select(TimelineEntry.hash)
-                .where(TimelineEntry.incident_id == incident.id)
-                .order_by(TimelineEntry.id.desc())
-                .limit(1)
+        """Append a timeline entry sealed to the one before it.
+
+        The incident's row is locked by the caller, so no other transaction appends meanwhile;
+        the chain's head is read once per transaction and then kept in the session.
+        """
+        heads: dict[str, str] = session.info.setdefault(_HEADS, {})
+        prev = heads.get(incident.id)
+        if prev is None:
+            prev = (
+                await session.scalar(
+                    select(TimelineEntry.hash)
+                    .where(TimelineEntry.incident_id == incident.id)
+                    .order_by(TimelineEntry.id.desc())
+                    .limit(1)
+                )
+                or _GENESIS
             )
-            or _GENESIS
-        )
         entry = TimelineEntry(
             incident_id=incident.id,
             at=at,
@@ -645,7 +655,7 @@ class Grading:
         )
         entry.hash = seal(entry)
         session.add(entry)
-        await session.flush()
+        heads[incident.id] = entry.hash
 
     async def _announce(
         self,
