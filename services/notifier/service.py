@@ -241,12 +241,12 @@ class Notifier:
 
     # -------------------------------------------------------------------------- the clock
 
-    async def fire_deadlines(self, *, limit: int = 200) -> int:
+    async def fire_deadlines(self, *, limit: int = 500) -> int:
         """Mark what passed its deadline unacknowledged as overdue, and escalate it."""
         now = self.clock.now()
         async with self.sessionmaker.begin() as session:
-            query = (
-                select(Notification)
+            due = (
+                select(Notification.id)
                 .where(
                     Notification.status == "pending",
                     Notification.kind == "responsible",
@@ -255,19 +255,25 @@ class Notifier:
                 .order_by(Notification.due_at)
                 .limit(limit)
             )
-            # Replicas share the work; an ack waiting on a claimed row sees the outcome.
-            query = claim(query, session)
-            due = list((await session.execute(query)).scalars())
-            for notification in due:
+            # Replicas share the work; an ack waiting on a claimed row sees the outcome. One
+            # UPDATE … RETURNING marks the whole batch.
+            marked = await session.scalars(
+                update(Notification)
+                .where(Notification.id.in_(claim(due, session).scalar_subquery()))
+                .values(status="overdue", next_reminder_at=None)
+                .returning(Notification),
+                execution_options={"synchronize_session": False},
+            )
+            overdue = list(marked)
+            for notification in overdue:
                 await self._overdue(session, notification, now)
-        return len(due)
+        return len(overdue)
 
     async def _overdue(
         self, session: AsyncSession, notification: Notification, now: dt.datetime
     ) -> None:
+        """Record a notification just marked overdue: the late report, the event, escalation."""
         assert notification.due_at is not None
-        notification.status = "overdue"
-        notification.next_reminder_at = None
         session.add(_late_report(notification, now, acknowledged=False))
         OVERDUE.labels(notification.jurisdiction).inc()
         self._announce(session, notification, "overdue")
