@@ -34,7 +34,7 @@ test: $(STAMP) ## Run every test (needs PostgreSQL on 127.0.0.1:5432; starts its
 test-unit: $(STAMP) ## Run the unit tests only (no database, no broker)
 	$(BIN)/python -m pytest tests/unit
 
-faults: $(STAMP) ## Only the fault tests (also in make test): fuzz the OpenAPI with schemathesis
+faults: $(STAMP) ## Only the fault tests (also in make test): broker cut, kill -9, PostgreSQL restart, fuzzing
 	$(BIN)/python -m pytest tests/faults
 
 bench: $(STAMP) ## Benchmark both modes with wrk; results printed and kept in var/bench/
