@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,7 +20,7 @@ from libs.common.db import lock
 from libs.common.events import INCIDENT_WARNING, new_event
 from libs.common.jurisdictions import Registry
 from libs.common.outbox import Outbox
-from libs.common.pagination import decode_cursor, encode_cursor
+from libs.common.pagination import newest_first, next_cursor
 from libs.common.problems import TYPE_BASE, Problem
 from services.grading.domain import (
     ClusterCandidate,
@@ -520,21 +520,11 @@ class Grading:
                 query = query.where(column == value)
         if region is not None:
             query = query.where(Incident.region == region)
-        if cursor is not None:
-            at, after = decode_cursor(cursor)
-            query = query.where(
-                or_(Incident.opened_at < at, and_(Incident.opened_at == at, Incident.id < after))
-            )
-        query = query.order_by(Incident.opened_at.desc(), Incident.id.desc()).limit(limit + 1)
+        query = newest_first(query, Incident.opened_at, Incident.id, cursor=cursor, limit=limit)
         async with self.sessionmaker() as session:
             rows = list((await session.execute(query)).scalars())
             items = [await self.to_out(session, r) for r in rows[:limit]]
-        next_cursor = (
-            encode_cursor(rows[limit - 1].opened_at, rows[limit - 1].id)
-            if len(rows) > limit
-            else None
-        )
-        return items, next_cursor
+        return items, next_cursor(rows, limit, Incident.opened_at)
 
     async def to_out(self, session: AsyncSession, incident: Incident) -> IncidentOut:
         """Render an incident as the API and the events show it."""

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,7 +20,7 @@ from libs.common.events import REPORT_RECEIVED, new_event
 from libs.common.jurisdictions import Registry
 from libs.common.metrics import REPORTS_ACCEPTED
 from libs.common.outbox import Outbox
-from libs.common.pagination import decode_cursor, encode_cursor
+from libs.common.pagination import newest_first, next_cursor
 from libs.common.privacy import Cipher, mask_name, mask_phone, redact
 from libs.common.problems import TYPE_BASE, Problem
 from services.intake.domain import map_hotline_category
@@ -221,23 +221,10 @@ class Intake:
             query = query.where(Report.received_at >= received_from)
         if received_to is not None:
             query = query.where(Report.received_at < received_to)
-        if cursor is not None:
-            after_time, after_id = decode_cursor(cursor)
-            query = query.where(
-                or_(
-                    Report.received_at < after_time,
-                    and_(Report.received_at == after_time, Report.id < after_id),
-                )
-            )
-        query = query.order_by(Report.received_at.desc(), Report.id.desc()).limit(limit + 1)
+        query = newest_first(query, Report.received_at, Report.id, cursor=cursor, limit=limit)
         async with self.sessionmaker() as session:
             rows = list((await session.execute(query)).scalars())
-        next_cursor = (
-            encode_cursor(rows[limit - 1].received_at, rows[limit - 1].id)
-            if len(rows) > limit
-            else None
-        )
-        return rows[:limit], next_cursor
+        return rows[:limit], next_cursor(rows, limit, Report.received_at)
 
     def to_out(self, row: Report) -> ReportOut:
         """Render a report for a response, personal data masked."""

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.auth import Principal, Role
@@ -23,7 +23,7 @@ from libs.common.db import claim, lock
 from libs.common.events import NOTIFICATION, new_event
 from libs.common.jurisdictions import Registry
 from libs.common.outbox import Outbox
-from libs.common.pagination import decode_cursor, encode_cursor
+from libs.common.pagination import newest_first, next_cursor
 from libs.common.privacy import Cipher
 from libs.common.problems import Problem
 from services.notifier import domain
@@ -552,23 +552,12 @@ class Notifier:
         ):
             if value is not None:
                 query = query.where(column == value)
-        if cursor is not None:
-            at, after = decode_cursor(cursor)
-            query = query.where(
-                or_(
-                    Notification.created_at < at,
-                    and_(Notification.created_at == at, Notification.id < after),
-                )
-            )
-        query = query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(
-            limit + 1
+        query = newest_first(
+            query, Notification.created_at, Notification.id, cursor=cursor, limit=limit
         )
         async with self.sessionmaker() as session:
             rows = list((await session.execute(query)).scalars())
-        next_cursor = None
-        if len(rows) > limit:
-            next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id)
-        return rows[:limit], next_cursor
+        return rows[:limit], next_cursor(rows, limit, Notification.created_at)
 
     async def on_time(self, *, principal: Principal, jurisdiction: str | None) -> list[BodyOnTime]:
         """Per-body on-time statistics of responsible notifications."""
