@@ -204,16 +204,7 @@ class ConsumerRunner:
                 await asyncio.sleep(self._backoff * 2 ** (attempts - 1))
 
     async def _apply(self, event: CloudEvent) -> bool:
-        async with self._sessionmaker.begin() as session:
-            claimed = await session.execute(
-                self._insert(ProcessedEvent)
-                .values(consumer=self.consumer.name, event_id=event.id)
-                .on_conflict_do_nothing()
-            )
-            if claimed.rowcount == 0:  # type: ignore[attr-defined]
-                return False  # already applied: a redelivery changes nothing
-            await self.consumer.handle(session, event)
-            return True
+        return await self._apply_all([event]) == 1  # 0: already applied, a redelivery
 
     async def _dead_letter(
         self, message: Delivered, event: CloudEvent | None, error: BaseException, *, attempts: int
