@@ -376,7 +376,7 @@ class Notifier:
             if channel.secret_sealed
             else None
         )
-        message = self.compose(notification, delivery.purpose, delivery_id)
+        message = self.compose(notification, delivery)
         try:
             await self.senders[channel.type].send(Target(channel.target, secret), message)
         except (DeliveryError, KeyError) as exc:
@@ -419,8 +419,13 @@ class Notifier:
                     extra={"channel": delivery.channel, "purpose": delivery.purpose},
                 )
 
-    def compose(self, notification: Notification, purpose: str, delivery_id: int) -> Message:
-        """The message of a delivery, in Chinese, with a one-click acknowledgement link."""
+    def compose(self, notification: Notification, delivery: Delivery) -> Message:
+        """The message of a delivery, in Chinese, with a one-click acknowledgement link.
+
+        The link's expiry counts from when the delivery was queued, so every channel of one
+        notice carries the same link, however far apart their sends fall.
+        """
+        purpose = delivery.purpose
         s = notification.summary
         body = self.registry.body(notification.body_id)
         body_name = body[1].name if body else notification.body_id
@@ -429,7 +434,11 @@ class Notifier:
             if notification.due_at
             else None
         )
-        link = self.ack_url(notification.id) if notification.kind == "responsible" else None
+        link = (
+            self.ack_url(notification.id, issued_at=delivery.created_at)
+            if notification.kind == "responsible"
+            else None
+        )
         drill = "【演练】" if notification.drill else ""
         head = "提醒：" if purpose == "reminder" else ""
         if notification.escalated_from:
@@ -462,7 +471,7 @@ class Notifier:
             "ack_url": link,
         }
         return Message(
-            message_id=f"lw-delivery-{delivery_id}",
+            message_id=f"lw-delivery-{delivery.id}",
             subject=subject,
             text="\n".join(lines) + "\n",
             payload=payload,
@@ -495,9 +504,9 @@ class Notifier:
             await self._mark_acknowledged(session, notification, actor=actor, note=note)
             return notification
 
-    def ack_url(self, notification_id: str) -> str:
-        """A signed, expiring one-click acknowledgement link."""
-        expires = int((self.clock.now() + self.ack_link_ttl).timestamp())
+    def ack_url(self, notification_id: str, *, issued_at: dt.datetime) -> str:
+        """A signed one-click acknowledgement link, good for the link lifetime from `issued_at`."""
+        expires = int((issued_at + self.ack_link_ttl).timestamp())
         claim = f"{notification_id}.{expires}"
         mac = hmac.new(self.signing_key, claim.encode(), hashlib.sha256).digest()[:_MAC_BYTES]
         token = base64.urlsafe_b64encode(claim.encode() + b"." + mac).decode().rstrip("=")
