@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from libs.common.groupcommit import GroupCommit
 from libs.common.runtime import Runtime, Service, build_app
 from services.intake import api
 from services.intake.consumers import consumers
@@ -18,6 +19,7 @@ def service(runtime: Runtime) -> Service:
         registry=runtime.registry,
         cipher=runtime.cipher,
         outbox=outbox,
+        committer=GroupCommit(runtime.sessionmaker),
     )
     return Service(
         name=SERVICE,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from libs.common.auth import Principal, Role
 from libs.common.enterprise import normalise_enterprise_name
 from libs.common.events import REPORT_RECEIVED, new_event
+from libs.common.groupcommit import GroupCommit
 from libs.common.jurisdictions import Registry
 from libs.common.metrics import REPORTS_ACCEPTED
 from libs.common.outbox import Outbox
@@ -60,6 +61,7 @@ class Intake:
     registry: Registry
     cipher: Cipher
     outbox: Outbox
+    committer: GroupCommit
 
     # ------------------------------------------------------------------------------- write
 
@@ -80,13 +82,33 @@ class Intake:
         request_hash = hashlib.sha256(
             orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
         ).hexdigest()
-        # Most reports are new: the first attempt inserts without looking. A retry or a twin
-        # request then breaks a unique constraint, and the next attempt finds the first report.
+
+        def write(session: AsyncSession) -> Report:
+            row = self._new_report(report, channel="rest", now=now, submitted_by=principal.key_id)
+            session.add(row)
+            if idempotency_key is not None:
+                session.add(
+                    IdempotencyKey(
+                        api_key_id=principal.key_id,
+                        key=idempotency_key,
+                        request_hash=request_hash,
+                        report_id=row.id,
+                        created_at=now,
+                    )
+                )
+            self._announce(session, row)
+            return row
+
+        # Most reports are new: the first attempt inserts without looking, committed together
+        # with the other requests of the moment. A retry or a twin request then breaks a unique
+        # constraint, and the next attempt, alone, finds the first report.
         for attempt in range(_ATTEMPTS):
             try:
-                async with self.sessionmaker.begin() as session:
-                    existing = (
-                        await self._find_existing(
+                if attempt == 0:
+                    row = await self.committer.write(write)
+                else:
+                    async with self.sessionmaker.begin() as session:
+                        existing = await self._find_existing(
                             session,
                             principal=principal,
                             idempotency_key=idempotency_key,
@@ -94,30 +116,18 @@ class Intake:
                             source=report.source,
                             source_ref=report.source_ref,
                         )
-                        if attempt > 0
-                        else None
-                    )
-                    if existing is not None:
-                        if idempotency_key is not None:
-                            await self._remember_key(
-                                session, principal, idempotency_key, request_hash, existing.id, now
-                            )
-                        return Accepted(existing, created=False)
-                    row = self._new_report(
-                        report, channel="rest", now=now, submitted_by=principal.key_id
-                    )
-                    session.add(row)
-                    if idempotency_key is not None:
-                        session.add(
-                            IdempotencyKey(
-                                api_key_id=principal.key_id,
-                                key=idempotency_key,
-                                request_hash=request_hash,
-                                report_id=row.id,
-                                created_at=now,
-                            )
-                        )
-                    self._announce(session, row)
+                        if existing is not None:
+                            if idempotency_key is not None:
+                                await self._remember_key(
+                                    session,
+                                    principal,
+                                    idempotency_key,
+                                    request_hash,
+                                    existing.id,
+                                    now,
+                                )
+                            return Accepted(existing, created=False)
+                        row = write(session)
                 REPORTS_ACCEPTED.labels("rest", row.source).inc()
                 return Accepted(row, created=True)
             except IntegrityError:
