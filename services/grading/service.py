@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.auth import Principal, Role
@@ -45,7 +44,28 @@ from services.grading.tables import Incident, IncidentReport, TimelineEntry
 SERVICE = "grading"
 UPDATED = "laborwatch.incident.updated.v1"  # an incident changed without a new warning
 _GENESIS = "0" * 64
-_HEADS = "grading.timeline_heads"  # session.info: incident id -> hash of its latest entry
+_WRITTEN = "grading.written"  # session.info key of the transaction's _Written
+
+
+@dataclass
+class _Written:
+    """What one transaction has written so far, kept so that the later events of a consumed
+    batch need not ask the database, nor flush to it, for what this transaction knows best.
+    The batch is then flushed once, at commit, a few statements for all of it."""
+
+    # incident id -> hash of its latest timeline entry
+    heads: dict[str, str] = field(default_factory=dict)
+    # correlation key -> incident opened in this transaction
+    opened: dict[str, Incident] = field(default_factory=dict)
+    # incident id -> (received_at, report id) of all its reports, where known in full
+    reports: dict[str, list[tuple[dt.datetime, str]]] = field(default_factory=dict)
+    # reports placed in this transaction
+    placed: set[str] = field(default_factory=set)
+
+
+def _written(session: AsyncSession) -> _Written:
+    written: _Written = session.info.setdefault(_WRITTEN, _Written())
+    return written
 
 
 @dataclass
@@ -66,8 +86,12 @@ class Grading:
         policy = self.policies.get(jurisdiction)
         if policy is None:
             raise ValueError(f"no policy for jurisdiction {jurisdiction!r}")
-        if await session.get(IncidentReport, report["id"]) is not None:
-            return  # the same report again (e.g. re-published): already placed
+        written = _written(session)
+        if report["id"] in written.placed:
+            return  # the same report twice in one batch
+        with session.no_autoflush:
+            if await session.get(IncidentReport, report["id"]) is not None:
+                return  # the same report again (e.g. re-published): already placed
         now = self.clock.now()
         figures = _figures_of(report)
         key = correlation_key(
@@ -92,7 +116,9 @@ class Grading:
                 figures=_figure_dict(figures),
             )
         )
-        await session.flush()
+        written.placed.add(report["id"])
+        if incident.id in written.reports:
+            written.reports[incident.id].append((now, report["id"]))
         await self._append(
             session,
             incident,
@@ -126,9 +152,14 @@ class Grading:
             await self._gather_cluster(session, policy, jurisdiction, now)
 
     async def _open_incident(self, session: AsyncSession, key: str) -> Incident | None:
+        opened = _written(session).opened.get(key)
+        if opened is not None and opened.status == "open" and opened.correlation_key == key:
+            return opened  # opened earlier in this transaction, not flushed yet
         query = select(Incident).where(Incident.correlation_key == key, Incident.status == "open")
-        query = lock(query, session)
-        found: Incident | None = await session.scalar(query)
+        with session.no_autoflush:
+            found: Incident | None = await session.scalar(lock(query, session))
+        if found is not None and (found.status != "open" or found.correlation_key != key):
+            return None  # closed in this transaction, not flushed yet
         return found
 
     async def _create(
@@ -167,19 +198,15 @@ class Grading:
             drill=self.clock.drill,
         )
         _store_figures(incident, figures)
-        # Two reports on one enterprise at once: the unique index on open keys lets one
-        # insert win; the other joins the winner's incident.
-        try:
-            async with session.begin_nested():
-                session.add(incident)
-        except IntegrityError:
-            assert key is not None
-            existing = await self._open_incident(session, key)
-            if existing is None:
-                raise
-            _store_figures(existing, merge(_figures_of_incident(existing), figures))
-            return existing
-        session.info.setdefault(_HEADS, {})[incident.id] = _GENESIS  # a new chain
+        # Two processes opening an incident on one enterprise at once: the unique index on
+        # open keys lets one commit win; the other's transaction fails, and the event is
+        # applied again, when it finds and joins the winner's incident.
+        session.add(incident)
+        written = _written(session)
+        if key is not None:
+            written.opened[key] = incident
+        written.reports[incident.id] = []
+        written.heads[incident.id] = _GENESIS  # a new chain
         await self._append(session, incident, "opened", "intake", now, {"correlation_key": key})
         return incident
 
@@ -447,7 +474,8 @@ class Grading:
     async def on_notification(self, session: AsyncSession, data: dict[str, Any]) -> None:
         """Add what the notifier did (sent, acknowledged, overdue, escalated) to the timeline."""
         query = lock(select(Incident).where(Incident.id == data.get("incident_id")), session)
-        incident: Incident | None = await session.scalar(query)
+        with session.no_autoflush:
+            incident: Incident | None = await session.scalar(query)
         if incident is None:
             return
         notification = data.get("notification", {})
@@ -528,16 +556,23 @@ class Grading:
 
     async def to_out(self, session: AsyncSession, incident: Incident) -> IncidentOut:
         """Render an incident as the API and the events show it."""
-        ids = incident.member_ids if incident.kind == "cluster" else [incident.id]
-        report_ids = list(
-            (
+        known = _written(session).reports.get(incident.id)
+        if known is not None:
+            report_ids = [report_id for _, report_id in sorted(known)]
+        else:
+            ids = incident.member_ids if incident.kind == "cluster" else [incident.id]
+            rows = (
                 await session.execute(
-                    select(IncidentReport.report_id)
+                    select(IncidentReport.received_at, IncidentReport.report_id)
                     .where(IncidentReport.incident_id.in_(ids))
                     .order_by(IncidentReport.received_at, IncidentReport.report_id)
                 )
-            ).scalars()
-        )
+            ).all()
+            report_ids = [r.report_id for r in rows]
+            if incident.kind == "single":
+                _written(session).reports[incident.id] = [
+                    (r.received_at, r.report_id) for r in rows
+                ]
         label = None
         if incident.level is not None:
             label = self.policies[incident.jurisdiction].level(incident.level).label
@@ -621,18 +656,19 @@ class Grading:
         The incident's row is locked by the caller, so no other transaction appends meanwhile;
         the chain's head is read once per transaction and then kept in the session.
         """
-        heads: dict[str, str] = session.info.setdefault(_HEADS, {})
+        heads = _written(session).heads
         prev = heads.get(incident.id)
-        if prev is None:
-            prev = (
-                await session.scalar(
-                    select(TimelineEntry.hash)
-                    .where(TimelineEntry.incident_id == incident.id)
-                    .order_by(TimelineEntry.id.desc())
-                    .limit(1)
+        if prev is None:  # no entry of this incident's is waiting to be flushed
+            with session.no_autoflush:
+                prev = (
+                    await session.scalar(
+                        select(TimelineEntry.hash)
+                        .where(TimelineEntry.incident_id == incident.id)
+                        .order_by(TimelineEntry.id.desc())
+                        .limit(1)
+                    )
+                    or _GENESIS
                 )
-                or _GENESIS
-            )
         entry = TimelineEntry(
             incident_id=incident.id,
             at=at,

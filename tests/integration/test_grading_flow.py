@@ -13,9 +13,11 @@ import pytest
 from sqlalchemy import func, select
 
 from libs.common.auth import Role, create_key
-from libs.common.events import INCIDENT_WARNING
+from libs.common.bus import Delivered
+from libs.common.events import INCIDENT_WARNING, REPORT_RECEIVED, new_event
 from libs.common.runtime import Runtime
-from libs.common.tables import BusMessage
+from libs.common.tables import BusMessage, DeadLetter
+from services.grading.consumers import consumers
 from services.grading.policy import load_policies
 from services.grading.service import Grading
 from services.grading.tables import Incident, IncidentReport, TimelineEntry
@@ -391,9 +393,17 @@ async def test_concurrent_reports_on_one_enterprise_never_make_two_incidents(
             "potential_major_impact": False,
         }
 
+    # Twelve transactions at once, as twelve consumers would run them: the unique index on
+    # open keys lets one open the incident; a loser's event fails once, and its second
+    # attempt joins the winner's incident.
+    (on_reports, _) = consumers(grading)
+    runner = runtime.runner(on_reports, grading.outbox)
+
     async def place(n: int) -> None:
-        async with runtime.sessionmaker.begin() as session:
-            await grading.on_report(session, received(n))
+        event = new_event(
+            service="intake", type_=REPORT_RECEIVED, data={"report": received(n)}, key=name
+        )
+        await runner.process(Delivered(REPORT_RECEIVED, name, event.to_bytes(), 0, n))
 
     await asyncio.gather(*(place(n) for n in range(12)))
     async with runtime.sessionmaker() as session:
@@ -404,6 +414,8 @@ async def test_concurrent_reports_on_one_enterprise_never_make_two_incidents(
     assert incidents[0].workers_involved == 16
     assert incidents[0].level == "blue"
     assert sorted(incidents[0].sources) == ["agency", "complaint", "media"]
+    async with runtime.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(DeadLetter)) == 0
 
 
 async def test_drill_mode_scales_the_cluster_window(sqlite_url: str) -> None:
