@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 SERVICE = "notifier"
 _MAC_BYTES = 16
 _SECRET_CONTEXT = "notifier_channels.secret"  # noqa: S105 - an AEAD context, not a secret
+# session.info keys: what one transaction made and read, so its batch is flushed once.
+_MADE = "notifier.made"  # (warning id, body id) of the notifications made
+_CHANNELS = "notifier.channels"  # body id -> its enabled channels
 
 
 @dataclass
@@ -168,13 +171,18 @@ class Notifier:
         summary: dict[str, Any],
         escalated_from: str | None,
     ) -> Notification | None:
-        exists = await session.scalar(
-            select(Notification.id).where(
-                Notification.warning_id == warning_id, Notification.body_id == body_id
+        made: set[tuple[str, str]] = session.info.setdefault(_MADE, set())
+        if (warning_id, body_id) in made:
+            return None  # made earlier in this transaction
+        with session.no_autoflush:  # the transaction's own rows are flushed once, at commit
+            exists = await session.scalar(
+                select(Notification.id).where(
+                    Notification.warning_id == warning_id, Notification.body_id == body_id
+                )
             )
-        )
         if exists is not None:
             return None
+        made.add((warning_id, body_id))
         due = domain.due_at(issued, limit) if kind == "responsible" else None
         fractions = list(self.reminder_fractions) if kind == "responsible" else []
         now = self.clock.now()
@@ -209,20 +217,27 @@ class Notifier:
         )
         session.add(notification)
         await self._queue(session, notification, "notice", now)
-        await session.flush()
         self._announce(session, notification, "sent")
         return notification
 
     async def _queue(
         self, session: AsyncSession, notification: Notification, purpose: str, now: dt.datetime
     ) -> None:
-        channels = (
-            await session.execute(
-                select(Channel).where(
-                    Channel.body_id == notification.body_id, Channel.enabled.is_(True)
+        # A body's channels, read once per transaction (a consumed batch warns many times).
+        known: dict[str, list[Channel]] = session.info.setdefault(_CHANNELS, {})
+        channels = known.get(notification.body_id)
+        if channels is None:
+            with session.no_autoflush:
+                channels = known[notification.body_id] = list(
+                    (
+                        await session.execute(
+                            select(Channel).where(
+                                Channel.body_id == notification.body_id,
+                                Channel.enabled.is_(True),
+                            )
+                        )
+                    ).scalars()
                 )
-            )
-        ).scalars()
         for channel in channels:
             session.add(
                 Delivery(
