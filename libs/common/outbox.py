@@ -7,15 +7,41 @@ import contextlib
 import logging
 from typing import Any
 
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from libs.common.bus import EventBus, Outgoing
 from libs.common.db import claim
 from libs.common.events import CloudEvent
-from libs.common.tables import OutboxMessage
+from libs.common.tables import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
+
+
+# session.info keys: the transaction's outbox rows, written in one statement at commit (many
+# events a transaction add no ORM objects), and the relays to wake once it committed.
+_PENDING = "outbox.pending"
+_WAKE = "outbox.wake"
+
+
+def _write_pending(session: Session) -> None:
+    pending: list[dict[str, Any]] = session.info[_PENDING]
+    if pending:
+        session.execute(insert(OutboxMessage), pending)  # in order: ids follow the list
+        pending.clear()
+
+
+def _wake_relays(session: Session) -> None:
+    wake: set[asyncio.Event] = session.info[_WAKE]
+    for relay in wake:
+        relay.set()
+    wake.clear()
+
+
+def _drop_pending(session: Session) -> None:
+    session.info[_PENDING].clear()
+    session.info[_WAKE].clear()
 
 
 class Outbox:
@@ -45,12 +71,24 @@ class Outbox:
         self, session: AsyncSession, *, topic: str, key: str | None, payload: bytes
     ) -> None:
         """Add an already serialised message (a dead letter keeps its original bytes)."""
-        session.add(OutboxMessage(producer=self.producer, topic=topic, key=key, payload=payload))
-        if not event.contains(session.sync_session, "after_commit", self._after_commit):
-            event.listen(session.sync_session, "after_commit", self._after_commit, once=True)
-
-    def _after_commit(self, _session: Any) -> None:
-        self._wake.set()
+        sync = session.sync_session
+        pending: list[dict[str, Any]] | None = sync.info.get(_PENDING)
+        if pending is None:
+            pending = sync.info[_PENDING] = []
+            sync.info[_WAKE] = set()
+            event.listen(sync, "before_commit", _write_pending)
+            event.listen(sync, "after_commit", _wake_relays)
+            event.listen(sync, "after_rollback", _drop_pending)
+        pending.append(
+            {
+                "producer": self.producer,
+                "topic": topic,
+                "key": key,
+                "payload": payload,
+                "created_at": utcnow(),
+            }
+        )
+        sync.info[_WAKE].add(self._wake)
 
     async def relay_once(self) -> int:
         """Publish one batch of this producer's pending events, oldest first; return how many."""
