@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import delete
 
 from laborwatch.migrate import upgrade
+from libs.common.runtime import Runtime
 from services.intake.tables import IdempotencyKey, Report, WebhookDelivery
-from tests.conftest import Running, make_settings, running
+from tests.conftest import Running, make_settings, running, truncate_all
 
 
 async def clear_intake(r: Running) -> None:
@@ -70,3 +71,12 @@ async def system(backend: Running) -> Running:
     """The whole system on SQLite, then on PostgreSQL, with intake's tables emptied."""
     await clear_intake(backend)
     return backend
+
+
+@pytest.fixture
+async def runtime(pg_url: str) -> AsyncIterator[Runtime]:
+    """A runtime (no app) on the session's PostgreSQL database, every table emptied."""
+    runtime = Runtime.from_settings(make_settings(database_url=pg_url))
+    await truncate_all(runtime)
+    yield runtime
+    await runtime.engine.dispose()

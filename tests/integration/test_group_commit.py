@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,17 +15,9 @@ from libs.common.db import is_database_outage
 from libs.common.groupcommit import GroupCommit
 from libs.common.runtime import Runtime
 from libs.common.tables import ProcessedEvent
-from tests.conftest import free_port, make_settings, truncate_all
+from tests.conftest import free_port, make_settings
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-async def runtime(pg_url: str) -> AsyncIterator[Runtime]:
-    rt = Runtime.from_settings(make_settings(database_url=pg_url))
-    await truncate_all(rt)
-    yield rt
-    await rt.engine.dispose()
 
 
 def row(event_id: str) -> Any:

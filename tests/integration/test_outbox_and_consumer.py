@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -19,7 +19,6 @@ from libs.common.events import CloudEvent, new_event
 from libs.common.outbox import Outbox
 from libs.common.runtime import Runtime
 from libs.common.tables import BusMessage, DeadLetter, OutboxMessage, ProcessedEvent
-from tests.conftest import make_settings, truncate_all
 
 pytestmark = pytest.mark.postgres
 
@@ -38,14 +37,6 @@ class RecordingBus:
         if self.fail:
             raise ConnectionError("broker away")
         self.published += [m.value for m in messages]
-
-
-@pytest.fixture
-async def runtime(pg_url: str) -> AsyncIterator[Runtime]:
-    rt = Runtime.from_settings(make_settings(database_url=pg_url))
-    await truncate_all(rt)
-    yield rt
-    await rt.engine.dispose()
 
 
 async def fill_outbox(runtime: Runtime, outbox: Outbox, n: int) -> list[bytes]:
