@@ -29,6 +29,7 @@ from laborwatch import apps
 from laborwatch.migrate import upgrade
 from libs.common.auth import Role, create_key
 from libs.common.db import metadata
+from libs.common.problems import PROBLEM_JSON
 from libs.common.runtime import Runtime
 from libs.common.settings import Settings
 
@@ -262,6 +263,19 @@ def a_report(**overrides: Any) -> dict[str, Any]:
         "workers_involved": 35,
     }
     body.update(overrides)
+    return body
+
+
+def assert_problem(r: httpx.Response, status: int) -> dict[str, Any]:
+    """Assert an RFC 9457 answer of the status; return its body."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith(PROBLEM_JSON), r.headers["content-type"]
+    body: dict[str, Any] = r.json()
+    assert body["status"] == status
+    for name in ("type", "title", "detail"):
+        assert isinstance(body[name], str), name
+        assert body[name], name
+    assert body["type"].startswith(("https://", "about:blank"))
     return body
 
 

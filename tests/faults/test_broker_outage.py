@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from services.grading.tables import Incident, IncidentReport
 from services.notifier.tables import Notification
-from tests.conftest import Broker, Running, eventually, make_settings, running
+from tests.conftest import Broker, Running, a_report, eventually, make_settings, running
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -37,16 +37,11 @@ async def test_every_report_accepted_during_an_outage_is_graded_and_notified_onc
         n = 0
         while not stop.is_set():
             n += 1
-            body = {
-                "source": "agency",
-                "source_ref": f"{run}-{n}",
-                "jurisdiction": "changchun",
-                "region": "chaoyang",
-                "occurred_at": "2026-11-20T09:30:00+08:00",
-                "enterprise": {"name": f"长春断线{run}{n}有限公司"},
-                "category": "wage_arrears",
-                "workers_involved": 25,
-            }
+            body = a_report(
+                source_ref=f"{run}-{n}",
+                enterprise={"name": f"长春断线{run}{n}有限公司"},
+                workers_involved=25,
+            )
             r = await system.client.post("/v1/reports", json=body, headers=system.auth())
             assert r.status_code == 202, r.text  # intake never needs the broker to accept
             accepted.append(r.json()["id"])

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from scripts.stack import LABORWATCH, Stack, ready, stack, wait_until
-from tests.conftest import free_ports
+from tests.conftest import a_report, free_ports
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -82,16 +82,11 @@ async def test_kill_9_in_the_middle_of_load_loses_and_duplicates_nothing(
         async with httpx.AsyncClient(base_url=three.url("intake"), timeout=5) as client:
             while not stop.is_set():
                 n += 1
-                body = {
-                    "source": "agency",
-                    "source_ref": f"{run}-{n}",
-                    "jurisdiction": "changchun",
-                    "region": "chaoyang",
-                    "occurred_at": "2026-11-20T09:30:00+08:00",
-                    "enterprise": {"name": f"长春{run}{n}有限公司"},
-                    "category": "wage_arrears",
-                    "workers_involved": 25,
-                }
+                body = a_report(
+                    source_ref=f"{run}-{n}",
+                    enterprise={"name": f"长春{run}{n}有限公司"},
+                    workers_involved=25,
+                )
                 # Like any careful client, retry what got no answer with the same body: a
                 # report intake stored just before it died is then recognised, not doubled.
                 while True:

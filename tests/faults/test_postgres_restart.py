@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from laborwatch.migrate import upgrade
 from services.grading.tables import IncidentReport
 from services.intake.tables import Report
-from tests.conftest import Running, eventually, free_port, make_settings, running
+from tests.conftest import Running, a_report, eventually, free_port, make_settings, running
 
 pytestmark = pytest.mark.postgres
 
@@ -113,16 +113,11 @@ async def test_requests_get_503_while_postgres_is_down_and_the_service_recovers(
         n = 0
         while not stop.is_set():
             n += 1
-            body = {
-                "source": "agency",
-                "source_ref": f"PG-{uuid.uuid4().hex[:8]}-{n}",
-                "jurisdiction": "changchun",
-                "region": "chaoyang",
-                "occurred_at": "2026-11-20T09:30:00+08:00",
-                "enterprise": {"name": f"长春重启{n}有限公司"},
-                "category": "wage_arrears",
-                "workers_involved": 25,
-            }
+            body = a_report(
+                source_ref=f"PG-{uuid.uuid4().hex[:8]}-{n}",
+                enterprise={"name": f"长春重启{n}有限公司"},
+                workers_involved=25,
+            )
             # A 503 says "retry": the client retries with the same body, so that a report
             # whose commit reached the server just as it went down is not counted twice.
             while True:

@@ -18,9 +18,14 @@ from standardwebhooks.webhooks import Webhook
 
 from laborwatch.migrate import upgrade
 from libs.common.auth import KeyCache, Role, create_key, revoke_key
-from tests.conftest import WEBHOOK_SECRET, Running, free_port, make_settings, running
-
-PROBLEM = "application/problem+json"
+from tests.conftest import (
+    WEBHOOK_SECRET,
+    Running,
+    assert_problem,
+    free_port,
+    make_settings,
+    running,
+)
 
 XUANEN_REGIONS = {
     "zhushan",
@@ -57,18 +62,6 @@ CHANGCHUN_BODIES = {
     "changchun.director",
     "changchun.city_government",
 }
-
-
-def assert_problem(r: httpx.Response, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM), r.headers["content-type"]
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    for name in ("type", "title", "detail"):
-        assert isinstance(body[name], str), name
-        assert body[name], name
-    assert body["type"].startswith(("https://", "about:blank"))
-    return body
 
 
 def a_report() -> dict[str, Any]:

@@ -23,9 +23,15 @@ from standardwebhooks.webhooks import Webhook
 from libs.common.events import REPORT_RECEIVED
 from libs.common.tables import BusMessage
 from services.intake.tables import Report, WebhookDelivery
-from tests.conftest import WEBHOOK_SECRET, Running, eventually, make_settings, running
+from tests.conftest import (
+    WEBHOOK_SECRET,
+    Running,
+    assert_problem,
+    eventually,
+    make_settings,
+    running,
+)
 
-PROBLEM = "application/problem+json"
 HOOK = "/v1/webhooks/hotline"
 OTHER_SECRET = "whsec_" + base64.b64encode(b"another-secret-of-32-bytes-long!").decode()
 
@@ -79,17 +85,6 @@ async def deliver(
 ) -> httpx.Response:
     body = order if isinstance(order, str) else json.dumps(order, ensure_ascii=False)
     return await r.client.post(HOOK, content=body.encode(), headers=headers or signed(body, **sign))
-
-
-def assert_problem(r: httpx.Response, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM), r.headers["content-type"]
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    for name in ("type", "title", "detail"):
-        assert isinstance(body[name], str), name
-        assert body[name], name
-    return body
 
 
 async def counts(r: Running) -> dict[str, int]:

@@ -19,9 +19,8 @@ from sqlalchemy import func, select, text
 from libs.common.events import REPORT_RECEIVED
 from libs.common.tables import BusMessage
 from services.intake.tables import IdempotencyKey, Report
-from tests.conftest import Running, eventually
+from tests.conftest import Running, assert_problem, eventually
 
-PROBLEM = "application/problem+json"
 VALID_CODE = "91350100M000100Y43"
 OTHER_VALID_CODE = "91110000600037341L"
 BAD_CHECK_CODE = "91350100M000100Y42"  # VALID_CODE with the wrong check character
@@ -59,18 +58,6 @@ def a_report(**overrides: Any) -> dict[str, Any]:
         "reporter": {"name": NAME, "phone": PHONE},
     }
     body.update(overrides)
-    return body
-
-
-def assert_problem(r: httpx.Response, status: int) -> dict[str, Any]:
-    """Assert an RFC 9457 answer of the status; return its body."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM), r.headers["content-type"]
-    body: dict[str, Any] = r.json()
-    assert body["status"] == status
-    for name in ("type", "title", "detail"):
-        assert isinstance(body[name], str), name
-        assert body[name], name
     return body
 
 
