@@ -152,14 +152,17 @@ class Grading:
             await self._gather_cluster(session, policy, jurisdiction, now)
 
     async def _open_incident(self, session: AsyncSession, key: str) -> Incident | None:
-        opened = _written(session).opened.get(key)
-        if opened is not None and opened.status == "open" and opened.correlation_key == key:
-            return opened  # opened earlier in this transaction, not flushed yet
-        query = select(Incident).where(Incident.correlation_key == key, Incident.status == "open")
-        with session.no_autoflush:
-            found: Incident | None = await session.scalar(lock(query, session))
-        if found is not None and (found.status != "open" or found.correlation_key != key):
-            return None  # closed in this transaction, not flushed yet
+        # Opened earlier in this transaction, or else as the database has it (without
+        # flushing); either may have been closed since, in this transaction, unflushed.
+        found = _written(session).opened.get(key)
+        if found is None:
+            query = select(Incident).where(
+                Incident.correlation_key == key, Incident.status == "open"
+            )
+            with session.no_autoflush:
+                found = await session.scalar(lock(query, session))
+        if found is None or found.status != "open" or found.correlation_key != key:
+            return None
         return found
 
     async def _create(
@@ -556,7 +559,8 @@ class Grading:
 
     async def to_out(self, session: AsyncSession, incident: Incident) -> IncidentOut:
         """Render an incident as the API and the events show it."""
-        known = _written(session).reports.get(incident.id)
+        written = _written(session)
+        known = written.reports.get(incident.id)
         if known is not None:
             report_ids = [report_id for _, report_id in sorted(known)]
         else:
@@ -570,9 +574,7 @@ class Grading:
             ).all()
             report_ids = [r.report_id for r in rows]
             if incident.kind == "single":
-                _written(session).reports[incident.id] = [
-                    (r.received_at, r.report_id) for r in rows
-                ]
+                written.reports[incident.id] = [(r.received_at, r.report_id) for r in rows]
         label = None
         if incident.level is not None:
             label = self.policies[incident.jurisdiction].level(incident.level).label
