@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.auth import Principal, Role
@@ -55,12 +55,17 @@ class _Written:
 
     # incident id -> hash of its latest timeline entry
     heads: dict[str, str] = field(default_factory=dict)
-    # correlation key -> incident opened in this transaction
-    opened: dict[str, Incident] = field(default_factory=dict)
+    # correlation key -> its open incident, read (and locked) or opened in this transaction;
+    # None: looked up, and none was open
+    by_key: dict[str, Incident | None] = field(default_factory=dict)
+    # incident id -> the incident, locked in this transaction; None: there is no such incident
+    by_id: dict[str, Incident | None] = field(default_factory=dict)
     # incident id -> (received_at, report id) of all its reports, where known in full
     reports: dict[str, list[tuple[dt.datetime, str]]] = field(default_factory=dict)
-    # reports placed in this transaction
+    # reports placed, in this transaction or before it
     placed: set[str] = field(default_factory=set)
+    # reports of which the database was asked whether they were placed before
+    checked: set[str] = field(default_factory=set)
 
 
 def _written(session: AsyncSession) -> _Written:
@@ -80,6 +85,32 @@ class Grading:
 
     # ------------------------------------------------------------------- reports arrive
 
+    async def prepare_reports(self, session: AsyncSession, reports: list[dict[str, Any]]) -> None:
+        """Read at once, for a batch of reports, what placing them one by one would read
+        report by report: which were placed before, and the open incidents of their keys
+        (locked, in id order), with those incidents' timeline heads and reports."""
+        written = _written(session)
+        ids = [r["id"] for r in reports]
+        with session.no_autoflush:
+            written.placed.update(
+                await session.scalars(
+                    select(IncidentReport.report_id).where(IncidentReport.report_id.in_(ids))
+                )
+            )
+            written.checked.update(ids)
+            keys = {k for k in map(_key_of, reports) if k is not None} - written.by_key.keys()
+            if not keys:
+                return
+            query = select(Incident).where(
+                Incident.correlation_key.in_(keys), Incident.status == "open"
+            )
+            found = list(await session.scalars(lock(query.order_by(Incident.id), session)))
+        written.by_key.update(dict.fromkeys(keys))
+        written.by_key.update({i.correlation_key: i for i in found if i.correlation_key})
+        written.by_id.update({i.id: i for i in found})
+        await self._read_heads(session, [i.id for i in found])
+        await self._read_reports(session, [i.id for i in found if i.kind == "single"])
+
     async def on_report(self, session: AsyncSession, report: dict[str, Any]) -> None:
         """Place a received report in its incident, regrade, and announce (one transaction)."""
         jurisdiction = report["jurisdiction"]
@@ -87,19 +118,15 @@ class Grading:
         if policy is None:
             raise ValueError(f"no policy for jurisdiction {jurisdiction!r}")
         written = _written(session)
+        if report["id"] not in written.checked:
+            with session.no_autoflush:
+                if await session.get(IncidentReport, report["id"]) is not None:
+                    written.placed.add(report["id"])
         if report["id"] in written.placed:
-            return  # the same report twice in one batch
-        with session.no_autoflush:
-            if await session.get(IncidentReport, report["id"]) is not None:
-                return  # the same report again (e.g. re-published): already placed
+            return  # the same report again (re-published, or twice in a batch): placed
         now = self.clock.now()
         figures = _figures_of(report)
-        key = correlation_key(
-            jurisdiction=jurisdiction,
-            credit_code=report["enterprise"].get("credit_code"),
-            name=report["enterprise"].get("name"),
-            category=report["category"],
-        )
+        key = _key_of(report)
         incident = await self._open_incident(session, key) if key else None
         if incident is None:
             incident = await self._create(session, policy, key, report, figures, now)
@@ -152,15 +179,17 @@ class Grading:
             await self._gather_cluster(session, policy, jurisdiction, now)
 
     async def _open_incident(self, session: AsyncSession, key: str) -> Incident | None:
-        # Opened earlier in this transaction, or else as the database has it (without
-        # flushing); either may have been closed since, in this transaction, unflushed.
-        found = _written(session).opened.get(key)
-        if found is None:
+        # As this transaction knows it, or else as the database has it (without flushing);
+        # it may have been closed since, in this transaction, unflushed.
+        by_key = _written(session).by_key
+        if key in by_key:
+            found = by_key[key]
+        else:
             query = select(Incident).where(
                 Incident.correlation_key == key, Incident.status == "open"
             )
             with session.no_autoflush:
-                found = await session.scalar(lock(query, session))
+                found = by_key[key] = await session.scalar(lock(query, session))
         if found is None or found.status != "open" or found.correlation_key != key:
             return None
         return found
@@ -204,14 +233,19 @@ class Grading:
         # Two processes opening an incident on one enterprise at once: the unique index on
         # open keys lets one commit win; the other's transaction fails, and the event is
         # applied again, when it finds and joins the winner's incident.
-        session.add(incident)
-        written = _written(session)
-        if key is not None:
-            written.opened[key] = incident
-        written.reports[incident.id] = []
-        written.heads[incident.id] = _GENESIS  # a new chain
+        self._opened(session, incident)
         await self._append(session, incident, "opened", "intake", now, {"correlation_key": key})
         return incident
+
+    def _opened(self, session: AsyncSession, incident: Incident) -> None:
+        """Add a new incident; the transaction knows it has no reports nor timeline yet."""
+        session.add(incident)
+        written = _written(session)
+        if incident.correlation_key is not None:
+            written.by_key[incident.correlation_key] = incident
+        written.by_id[incident.id] = incident
+        written.reports[incident.id] = []
+        written.heads[incident.id] = _GENESIS  # a new chain
 
     def _regrade(self, incident: Incident, policy: Policy, now: dt.datetime) -> bool:
         """Apply the policy; raise the level if it now gives a higher one. Say if it rose."""
@@ -327,8 +361,7 @@ class Grading:
                 updated_at=now,
                 drill=self.clock.drill,
             )
-            session.add(cluster)
-            await session.flush()
+            self._opened(session, cluster)
             await self._append(session, cluster, "opened", "policy", now, {"correlation_key": key})
         new_members = [m for m in found.member_ids if m not in cluster.member_ids]
         if not new_members:
@@ -474,11 +507,34 @@ class Grading:
 
     # ----------------------------------------------------------- notifications (timeline)
 
+    async def prepare_notifications(
+        self, session: AsyncSession, notices: list[dict[str, Any]]
+    ) -> None:
+        """Lock at once, in id order, the incidents a batch of notices is about, and read
+        their timeline heads."""
+        written = _written(session)
+        # An id that is not a string is not looked up here: its event fails alone, later.
+        ids = {i for n in notices if isinstance(i := n.get("incident_id"), str)}
+        ids -= written.by_id.keys()
+        if not ids:
+            return
+        query = lock(select(Incident).where(Incident.id.in_(ids)).order_by(Incident.id), session)
+        with session.no_autoflush:
+            found = list(await session.scalars(query))
+        written.by_id.update(dict.fromkeys(ids))
+        written.by_id.update({i.id: i for i in found})
+        await self._read_heads(session, [i.id for i in found])
+
     async def on_notification(self, session: AsyncSession, data: dict[str, Any]) -> None:
         """Add what the notifier did (sent, acknowledged, overdue, escalated) to the timeline."""
-        query = lock(select(Incident).where(Incident.id == data.get("incident_id")), session)
-        with session.no_autoflush:
-            incident: Incident | None = await session.scalar(query)
+        by_id = _written(session).by_id
+        incident_id = data.get("incident_id")
+        if isinstance(incident_id, str) and incident_id in by_id:
+            incident = by_id[incident_id]
+        else:
+            query = lock(select(Incident).where(Incident.id == incident_id), session)
+            with session.no_autoflush:
+                incident = await session.scalar(query)
         if incident is None:
             return
         notification = data.get("notification", {})
@@ -642,6 +698,40 @@ class Grading:
             raise Problem(404, f"no incident {incident_id}")
         return incident
 
+    async def _read_heads(self, session: AsyncSession, incident_ids: list[str]) -> None:
+        """Read the timeline heads of incidents whose head the transaction does not know."""
+        heads = _written(session).heads
+        ids = [i for i in incident_ids if i not in heads]
+        if not ids:
+            return
+        latest = (
+            select(func.max(TimelineEntry.id))
+            .where(TimelineEntry.incident_id.in_(ids))
+            .group_by(TimelineEntry.incident_id)
+        )
+        query = select(TimelineEntry.incident_id, TimelineEntry.hash).where(
+            TimelineEntry.id.in_(latest)
+        )
+        with session.no_autoflush:
+            found = {incident_id: hash_ for incident_id, hash_ in await session.execute(query)}
+        for incident_id in ids:
+            heads[incident_id] = found.get(incident_id, _GENESIS)
+
+    async def _read_reports(self, session: AsyncSession, incident_ids: list[str]) -> None:
+        """Read the reports of single incidents whose reports the transaction does not know."""
+        known = _written(session).reports
+        ids = [i for i in incident_ids if i not in known]
+        if not ids:
+            return
+        query = select(
+            IncidentReport.incident_id, IncidentReport.received_at, IncidentReport.report_id
+        ).where(IncidentReport.incident_id.in_(ids))
+        for incident_id in ids:
+            known[incident_id] = []
+        with session.no_autoflush:
+            for incident_id, received_at, report_id in await session.execute(query):
+                known[incident_id].append((received_at, report_id))
+
     async def _append(
         self,
         session: AsyncSession,
@@ -659,18 +749,7 @@ class Grading:
         the chain's head is read once per transaction and then kept in the session.
         """
         heads = _written(session).heads
-        prev = heads.get(incident.id)
-        if prev is None:  # no entry of this incident's is waiting to be flushed
-            with session.no_autoflush:
-                prev = (
-                    await session.scalar(
-                        select(TimelineEntry.hash)
-                        .where(TimelineEntry.incident_id == incident.id)
-                        .order_by(TimelineEntry.id.desc())
-                        .limit(1)
-                    )
-                    or _GENESIS
-                )
+        await self._read_heads(session, [incident.id])
         entry = TimelineEntry(
             incident_id=incident.id,
             at=at,
@@ -678,7 +757,7 @@ class Grading:
             actor=actor,
             detail=detail,
             note=note,
-            prev_hash=prev,
+            prev_hash=heads[incident.id],
             hash="",
         )
         entry.hash = seal(entry)
@@ -769,6 +848,15 @@ def verify_chain(entries: list[TimelineEntry]) -> bool:
             return False
         prev = entry.hash
     return True
+
+
+def _key_of(report: dict[str, Any]) -> str | None:
+    return correlation_key(
+        jurisdiction=report["jurisdiction"],
+        credit_code=report["enterprise"].get("credit_code"),
+        name=report["enterprise"].get("name"),
+        category=report["category"],
+    )
 
 
 def _figures_of(report: dict[str, Any]) -> Figures:

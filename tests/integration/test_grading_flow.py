@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from libs.common.auth import Role, create_key
@@ -19,7 +20,7 @@ from libs.common.runtime import Runtime
 from libs.common.tables import BusMessage, DeadLetter
 from services.grading.consumers import consumers
 from services.grading.policy import load_policies
-from services.grading.service import Grading
+from services.grading.service import Grading, verify_chain
 from services.grading.tables import Incident, IncidentReport, TimelineEntry
 from tests.conftest import (
     Running,
@@ -369,30 +370,101 @@ async def pg_grading(pg_url: str) -> AsyncIterator[tuple[Runtime, Grading]]:
     await runtime.engine.dispose()
 
 
+def received(name: str, n: int) -> dict[str, Any]:
+    """A report as intake announces it, on the enterprise `name`; `n` varies it."""
+    return {
+        "id": str(uuid.uuid4()),
+        "source": ["agency", "media", "complaint"][n % 3],
+        "jurisdiction": "changchun",
+        "region": "chaoyang",
+        "affected_regions": ["chaoyang"],
+        "enterprise": {"name": name},
+        "category": "wage_arrears",
+        "workers_involved": 5 + n,
+        "amount_yuan": "0",
+        "terminations": 0,
+        "collective_action": "none",
+        "extreme_individual": False,
+        "potential_major_impact": False,
+    }
+
+
+@pytest.mark.postgres
+async def test_a_batch_reads_in_a_few_statements_and_places_reports_as_one_by_one(
+    pg_grading: tuple[Runtime, Grading],
+) -> None:
+    runtime, grading = pg_grading
+    on_reports, on_notices = (runtime.runner(c, grading.outbox) for c in consumers(grading))
+    old, other = "批量老企业有限公司", "批量另一企业有限公司"
+
+    def delivered(topic: str, data: dict[str, Any], offset: int) -> Delivered:
+        event = new_event(service="t", type_=topic, data=data, key="k")
+        return Delivered(topic, "k", event.to_bytes(), 0, offset)
+
+    first = [received(old, 0), received(other, 1)]
+    for n, r in enumerate(first):  # two incidents exist before the batch
+        await on_reports.process(delivered(REPORT_RECEIVED, {"report": r}, n))
+
+    selects: list[str] = []
+
+    def count(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    # 60 reports: 20 join each existing incident, 20 open incidents of their own; and one
+    # report placed before, again.
+    batch = [received([old, other, f"批量新企业{n}有限公司"][n % 3], n) for n in range(60)]
+    batch.append(first[0])
+    sa_event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
+    await on_reports.process_batch(
+        [delivered(REPORT_RECEIVED, {"report": r}, 10 + n) for n, r in enumerate(batch)]
+    )
+    report_selects = len(selects)
+    async with runtime.sessionmaker() as session:
+        ids = {i.enterprise_name: i.id for i in await session.scalars(select(Incident))}
+    notices = [
+        {"incident_id": ids[name], "kind": "sent", "notification": {"id": str(n)}}
+        for n, name in enumerate([old, other] * 15)
+    ]
+    selects.clear()
+    await on_notices.process_batch(
+        [delivered("laborwatch.notification.v1", d, n) for n, d in enumerate(notices)]
+    )
+    sa_event.remove(runtime.engine.sync_engine, "before_cursor_execute", count)
+
+    # Placed reports, open incidents with their heads and reports: a few reads for 61 events;
+    # the incidents and heads of 30 notices: two more.
+    assert report_selects <= 5, selects
+    assert len(selects) <= 2, selects
+    async with runtime.sessionmaker() as session:
+        incidents = list(await session.scalars(select(Incident)))
+        placed = dict(
+            (
+                await session.execute(
+                    select(IncidentReport.incident_id, func.count()).group_by(
+                        IncidentReport.incident_id
+                    )
+                )
+            ).all()
+        )
+        entries = list(await session.scalars(select(TimelineEntry).order_by(TimelineEntry.id)))
+    assert len(incidents) == 22
+    assert placed[ids[old]] == 21  # the repeat not again
+    assert placed[ids[other]] == 21
+    assert sum(placed.values()) == 62
+    for incident in incidents:  # every chain whole, the notices on it
+        chain = [e for e in entries if e.incident_id == incident.id]
+        assert verify_chain(chain)
+        if incident.enterprise_name in (old, other):
+            assert sum(e.kind == "notification_sent" for e in chain) == 15
+
+
 @pytest.mark.postgres
 async def test_concurrent_reports_on_one_enterprise_never_make_two_incidents(
     pg_grading: tuple[Runtime, Grading],
 ) -> None:
     runtime, grading = pg_grading
     name = f"并发{uuid.uuid4().hex[:6]}有限公司"
-
-    def received(n: int) -> dict[str, Any]:
-        return {
-            "id": str(uuid.uuid4()),
-            "source": ["agency", "media", "complaint"][n % 3],
-            "jurisdiction": "changchun",
-            "region": "chaoyang",
-            "affected_regions": ["chaoyang"],
-            "enterprise": {"name": name},
-            "category": "wage_arrears",
-            "workers_involved": 5 + n,
-            "amount_yuan": "0",
-            "terminations": 0,
-            "collective_action": "none",
-            "extreme_individual": False,
-            "potential_major_impact": False,
-        }
-
     # Twelve transactions at once, as twelve consumers would run them: the unique index on
     # open keys lets one open the incident; a loser's event fails once, and its second
     # attempt joins the winner's incident.
@@ -401,7 +473,7 @@ async def test_concurrent_reports_on_one_enterprise_never_make_two_incidents(
 
     async def place(n: int) -> None:
         event = new_event(
-            service="intake", type_=REPORT_RECEIVED, data={"report": received(n)}, key=name
+            service="intake", type_=REPORT_RECEIVED, data={"report": received(name, n)}, key=name
         )
         await runner.process(Delivered(REPORT_RECEIVED, name, event.to_bytes(), 0, n))
 

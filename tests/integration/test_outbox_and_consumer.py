@@ -197,6 +197,29 @@ async def test_a_batch_is_applied_in_one_transaction_and_a_poison_falls_back_to_
     assert processed == 53
 
 
+async def test_prepare_sees_once_per_transaction_the_events_about_to_be_handled(
+    runtime: Runtime,
+) -> None:
+    prepared: list[list[str]] = []
+    handled: list[str] = []
+
+    async def prepare(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
+        prepared.append([e.id for e in events])
+
+    async def handle(session: AsyncSession, event: CloudEvent) -> None:
+        handled.append(event.id)
+
+    runner = runtime.runner(
+        Consumer("test.p", ("laborwatch.t.v1",), handle, prepare=prepare), runtime.outbox("t")
+    )
+    a, b, c = (new_event(service="t", type_="t", data={}, key="k") for _ in range(3))
+    await runner.process(delivered(a, 0))
+    await runner.process_batch([delivered(e, i) for i, e in enumerate([a, b, c, b], 1)])
+    # The applied event and the repeat are not prepared, nor handled.
+    assert prepared == [[a.id], [b.id, c.id]]
+    assert handled == [a.id, b.id, c.id]
+
+
 async def test_an_outage_is_waited_out_not_dead_lettered(runtime: Runtime) -> None:
     calls = 0
 
