@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.consumer import Consumer
@@ -16,4 +18,16 @@ def consumers(notifier: Notifier) -> list[Consumer]:
         if event.type == INCIDENT_WARNING:
             await notifier.on_warning(session, event.id, event.data)
 
-    return [Consumer(name="notifier.warnings", topics=(INCIDENT_WARNING,), handle=on_warning)]
+    async def prepare(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
+        await notifier.prepare_warnings(
+            session, [(e.id, e.data) for e in events if e.type == INCIDENT_WARNING]
+        )
+
+    return [
+        Consumer(
+            name="notifier.warnings",
+            topics=(INCIDENT_WARNING,),
+            handle=on_warning,
+            prepare=prepare,
+        )
+    ]

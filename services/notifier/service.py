@@ -11,7 +11,7 @@ import hmac
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -37,9 +37,25 @@ log = logging.getLogger(__name__)
 SERVICE = "notifier"
 _MAC_BYTES = 16
 _SECRET_CONTEXT = "notifier_channels.secret"  # noqa: S105 - an AEAD context, not a secret
-# session.info keys: what one transaction made and read, so its batch is flushed once.
-_MADE = "notifier.made"  # (warning id, body id) of the notifications made
-_CHANNELS = "notifier.channels"  # body id -> its enabled channels
+_KNOWN = "notifier.known"  # session.info key of the transaction's _Known
+
+
+@dataclass
+class _Known:
+    """What one transaction has read and made, kept so that the later warnings of a consumed
+    batch need not ask the database again, nor flush to it: the batch is flushed once."""
+
+    # (warning id, body id) of the notifications that exist, made before or in this transaction
+    made: set[tuple[str, str]] = field(default_factory=set)
+    # warnings whose notifications were read from the database (into `made`)
+    checked: set[str] = field(default_factory=set)
+    # body id -> its enabled channels
+    channels: dict[str, list[Channel]] = field(default_factory=dict)
+
+
+def _known(session: AsyncSession) -> _Known:
+    known: _Known = session.info.setdefault(_KNOWN, _Known())
+    return known
 
 
 @dataclass
@@ -60,6 +76,35 @@ class Notifier:
     ack_link_ttl: dt.timedelta = dt.timedelta(hours=72)
 
     # ------------------------------------------------------------------ warnings arrive
+
+    async def prepare_warnings(
+        self, session: AsyncSession, warnings: Sequence[tuple[str, dict[str, Any]]]
+    ) -> None:
+        """Read at once, for a batch of (event id, data) warnings, what making their
+        notifications one by one would read warning by warning: which exist already, and the
+        channels of the bodies warned."""
+        known = _known(session)
+        ids = [event_id for event_id, _ in warnings if event_id not in known.checked]
+        if ids:
+            with session.no_autoflush:
+                known.made.update(
+                    (warning_id, body_id)
+                    for warning_id, body_id in await session.execute(
+                        select(Notification.warning_id, Notification.body_id).where(
+                            Notification.warning_id.in_(ids)
+                        )
+                    )
+                )
+            known.checked.update(ids)
+        bodies: set[str] = set()
+        for _, data in warnings:
+            warning = data.get("warning") or {}
+            routed = warning.get("routed_to") or {}
+            bodies.update(b for b in (routed.get("body_id"),) if isinstance(b, str))
+            bodies.update(
+                c["body_id"] for c in warning.get("copies", []) if isinstance(c.get("body_id"), str)
+            )
+        await self._read_channels(session, bodies)
 
     async def on_warning(self, session: AsyncSession, event_id: str, data: dict[str, Any]) -> None:
         """Make one notification per (warning, body): the responsible body and the copies."""
@@ -171,18 +216,19 @@ class Notifier:
         summary: dict[str, Any],
         escalated_from: str | None,
     ) -> Notification | None:
-        made: set[tuple[str, str]] = session.info.setdefault(_MADE, set())
-        if (warning_id, body_id) in made:
-            return None  # made earlier in this transaction
-        with session.no_autoflush:  # the transaction's own rows are flushed once, at commit
-            exists = await session.scalar(
-                select(Notification.id).where(
-                    Notification.warning_id == warning_id, Notification.body_id == body_id
+        known = _known(session)
+        if (warning_id, body_id) in known.made:
+            return None  # made before, or earlier in this transaction
+        if warning_id not in known.checked:
+            with session.no_autoflush:  # the transaction's own rows are flushed once, at commit
+                exists = await session.scalar(
+                    select(Notification.id).where(
+                        Notification.warning_id == warning_id, Notification.body_id == body_id
+                    )
                 )
-            )
-        if exists is not None:
-            return None
-        made.add((warning_id, body_id))
+            if exists is not None:
+                return None
+        known.made.add((warning_id, body_id))
         due = domain.due_at(issued, limit) if kind == "responsible" else None
         fractions = list(self.reminder_fractions) if kind == "responsible" else []
         now = self.clock.now()
@@ -223,22 +269,8 @@ class Notifier:
     async def _queue(
         self, session: AsyncSession, notification: Notification, purpose: str, now: dt.datetime
     ) -> None:
-        # A body's channels, read once per transaction (a consumed batch warns many times).
-        known: dict[str, list[Channel]] = session.info.setdefault(_CHANNELS, {})
-        channels = known.get(notification.body_id)
-        if channels is None:
-            with session.no_autoflush:
-                channels = known[notification.body_id] = list(
-                    (
-                        await session.execute(
-                            select(Channel).where(
-                                Channel.body_id == notification.body_id,
-                                Channel.enabled.is_(True),
-                            )
-                        )
-                    ).scalars()
-                )
-        for channel in channels:
+        await self._read_channels(session, {notification.body_id})
+        for channel in _known(session).channels[notification.body_id]:
             session.add(
                 Delivery(
                     notification_id=notification.id,
@@ -253,6 +285,19 @@ class Notifier:
                     sent_at=None,
                 )
             )
+
+    async def _read_channels(self, session: AsyncSession, body_ids: set[str]) -> None:
+        """Read the enabled channels of bodies whose channels the transaction does not know."""
+        known = _known(session).channels
+        ids = body_ids - known.keys()
+        if not ids:
+            return
+        query = select(Channel).where(Channel.body_id.in_(ids), Channel.enabled.is_(True))
+        for body_id in ids:
+            known[body_id] = []
+        with session.no_autoflush:
+            for channel in await session.scalars(query.order_by(Channel.id)):
+                known[channel.body_id].append(channel)
 
     # -------------------------------------------------------------------------- the clock
 

@@ -9,15 +9,20 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from libs.common.auth import Principal, Role
+from libs.common.bus import Delivered
+from libs.common.events import INCIDENT_WARNING, new_event
 from libs.common.runtime import Runtime
 from libs.common.tables import OutboxMessage
 from services.notifier.app import build_notifier
+from services.notifier.consumers import consumers
+from services.notifier.schemas import ChannelIn
 from services.notifier.service import Notifier
-from services.notifier.tables import LateReport, Notification
+from services.notifier.tables import Delivery, LateReport, Notification
 from tests.conftest import make_settings, truncate_all
 
 pytestmark = pytest.mark.postgres
@@ -168,3 +173,50 @@ async def test_the_same_warning_on_two_replicas_makes_one_notification(
     assert any(results)
     assert await deliver(a)  # the retry
     assert await count(a, select(func.count()).select_from(Notification)) == 1
+
+
+async def test_a_batch_of_warnings_reads_what_it_needs_in_two_statements(pg_url: str) -> None:
+    runtime = Runtime.from_settings(make_settings(database_url=pg_url))
+    await truncate_all(runtime)
+    notifier = build_notifier(runtime)
+    try:
+        zhushan = "xuanen.zhushan.tripartite"
+        await notifier.set_channels(
+            zhushan,
+            [
+                ChannelIn(type="email", target="zhushan@example.org"),
+                ChannelIn(type="sms", target="13800138000"),
+            ],
+        )
+        copy = {"body_id": "xuanen.county.tripartite", "name": "县"}
+        events = []
+        for n in range(40):
+            data = warning(issued_ago=dt.timedelta(0), limit=dt.timedelta(hours=6))
+            data["warning"]["copies"] = [copy] if n % 2 else []
+            events.append(new_event(service="grading", type_=INCIDENT_WARNING, data=data, key="k"))
+        runner = runtime.runner(consumers(notifier)[0], notifier.outbox)
+
+        def delivered(n: int) -> Delivered:
+            return Delivered(INCIDENT_WARNING, "k", events[n].to_bytes(), 0, n)
+
+        await runner.process(delivered(0))  # made before the batch
+
+        selects: list[str] = []
+
+        def record(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if statement.lstrip().upper().startswith("SELECT"):
+                selects.append(statement)
+
+        sa_event.listen(runtime.engine.sync_engine, "before_cursor_execute", record)
+        await runner.process_batch([delivered(n) for n in range(1, 40)])
+        sa_event.remove(runtime.engine.sync_engine, "before_cursor_execute", record)
+
+        # Which notifications exist, and the bodies' channels: two reads for 39 warnings.
+        assert len(selects) <= 2, selects
+        made = select(func.count()).select_from(Notification)
+        assert await count(notifier, made) == 40 + 20  # one each, and a copy of every other
+        sent = select(func.count()).select_from(Delivery).where(Delivery.channel == "sms")
+        assert await count(notifier, sent) == 40  # the responsible body's two channels
+        assert await count(notifier, select(func.count()).select_from(Delivery)) == 80
+    finally:
+        await runtime.engine.dispose()
