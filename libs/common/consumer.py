@@ -31,25 +31,40 @@ from libs.common.tables import DeadLetter, ProcessedEvent
 
 log = logging.getLogger(__name__)
 
+# Apply events (new to the consumer, in order) within the transaction that records them.
+Apply = Callable[[AsyncSession, Sequence[CloudEvent]], Awaitable[None]]
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
-Prepare = Callable[[AsyncSession, Sequence[CloudEvent]], Awaitable[None]]
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Consumer:
-    """A named consumer group of a service: the topics it reads and what it does per event.
+    """A named consumer group of a service: the topics it reads and how it applies them.
 
-    `prepare`, if given, runs once per transaction before the events are handled, with the
-    events about to be handled: it can read in a few statements what handling them one by one
-    would read event by event (keeping it in the session), so that a batch costs little more
-    than an event.
+    `apply` gets the events of one transaction: a consumed batch, or a single event when a
+    batch fell back to one by one. Most consumers handle them one by one: see `each`.
     """
 
     name: str
     topics: tuple[str, ...]
-    handle: Handler
-    prepare: Prepare | None = None
+    apply: Apply
+
+
+def each(handle: Handler, *, prepare: Apply | None = None) -> Apply:
+    """Apply events one by one with `handle`.
+
+    `prepare`, if given, first gets all the events: it can read in a few statements what
+    handling them one by one would read event by event (keeping it in the session), so that
+    a batch costs little more than an event.
+    """
+
+    async def apply(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
+        if prepare is not None:
+            await prepare(session, events)
+        for event in events:
+            await handle(session, event)
+
+    return apply
 
 
 def is_outage(error: BaseException) -> bool:
@@ -169,10 +184,8 @@ class ConsumerRunner:
                 if event.id in claimed:
                     claimed.discard(event.id)  # the same event twice in a batch: once
                     todo.append(event)
-            if todo and self.consumer.prepare is not None:
-                await self.consumer.prepare(session, todo)
-            for event in todo:
-                await self.consumer.handle(session, event)
+            if todo:
+                await self.consumer.apply(session, todo)
             return len(todo)
 
     async def process(self, message: Delivered) -> None:

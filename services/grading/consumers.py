@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.consumer import Consumer
+from libs.common.consumer import Consumer, each
 from libs.common.events import NOTIFICATION, REPORT_RECEIVED, CloudEvent
 from services.grading.service import Grading
 
@@ -30,13 +30,11 @@ def consumers(grading: Grading) -> list[Consumer]:
         Consumer(
             name="grading.reports",
             topics=(REPORT_RECEIVED,),
-            handle=on_report,
-            prepare=prepare_reports,
+            apply=each(on_report, prepare=prepare_reports),
         ),
         Consumer(
             name="grading.notifications",
             topics=(NOTIFICATION,),
-            handle=on_notification,
-            prepare=prepare_notifications,
+            apply=each(on_notification, prepare=prepare_notifications),
         ),
     ]

@@ -7,10 +7,10 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -176,13 +176,15 @@ class Intake:
                 continue
         raise Problem(409, "a concurrent delivery of the same work order is in progress; retry")
 
-    async def place_in_incident(
-        self, session: AsyncSession, *, incident_id: str, report_ids: list[str]
-    ) -> None:
-        """Record which incident grading placed reports in."""
-        if report_ids:
+    async def place_in_incidents(self, session: AsyncSession, placements: dict[str, str]) -> None:
+        """Record which incident grading placed reports in: report id -> incident id."""
+        if placements:
+            reports = cast(Table, Report.__table__)  # Core: one executemany, no ORM rowcount
             await session.execute(
-                update(Report).where(Report.id.in_(report_ids)).values(incident_id=incident_id)
+                update(reports)
+                .where(reports.c.id == bindparam("report_id"))
+                .values(incident_id=bindparam("incident_id")),
+                [{"report_id": r, "incident_id": i} for r, i in placements.items()],
             )
 
     # -------------------------------------------------------------------------------- read

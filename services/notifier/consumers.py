@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.consumer import Consumer
+from libs.common.consumer import Consumer, each
 from libs.common.events import INCIDENT_WARNING, CloudEvent
 from services.notifier.service import Notifier
 
@@ -27,7 +27,6 @@ def consumers(notifier: Notifier) -> list[Consumer]:
         Consumer(
             name="notifier.warnings",
             topics=(INCIDENT_WARNING,),
-            handle=on_warning,
-            prepare=prepare,
+            apply=each(on_warning, prepare=prepare),
         )
     ]

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.bus import Delivered, InProcessBus, Outgoing
-from libs.common.consumer import Consumer, ConsumerRunner, is_outage
+from libs.common.consumer import Consumer, ConsumerRunner, each, is_outage
 from libs.common.events import CloudEvent, new_event
 from libs.common.outbox import Outbox
 from libs.common.runtime import Runtime
@@ -111,7 +111,7 @@ async def test_the_consumer_applies_each_event_once_and_dead_letters_poison(
 
     outbox = runtime.outbox("test")
     runner = ConsumerRunner(
-        Consumer("test.c", ("laborwatch.t.v1",), handle),
+        Consumer("test.c", ("laborwatch.t.v1",), each(handle)),
         bus=runtime.bus,
         sessionmaker=runtime.sessionmaker,
         outbox=outbox,
@@ -165,7 +165,7 @@ async def test_a_batch_is_applied_in_one_transaction_and_a_poison_falls_back_to_
 
     sa_event.listen(runtime.engine.sync_engine, "commit", count_commit)
     runner = ConsumerRunner(
-        Consumer("test.b", ("laborwatch.t.v1",), handle),
+        Consumer("test.b", ("laborwatch.t.v1",), each(handle)),
         bus=runtime.bus,
         sessionmaker=runtime.sessionmaker,
         outbox=outbox,
@@ -210,7 +210,7 @@ async def test_prepare_sees_once_per_transaction_the_events_about_to_be_handled(
         handled.append(event.id)
 
     runner = runtime.runner(
-        Consumer("test.p", ("laborwatch.t.v1",), handle, prepare=prepare), runtime.outbox("t")
+        Consumer("test.p", ("laborwatch.t.v1",), each(handle, prepare=prepare)), runtime.outbox("t")
     )
     a, b, c = (new_event(service="t", type_="t", data={}, key="k") for _ in range(3))
     await runner.process(delivered(a, 0))
@@ -230,7 +230,7 @@ async def test_an_outage_is_waited_out_not_dead_lettered(runtime: Runtime) -> No
             raise OperationalError("SELECT 1", {}, ConnectionRefusedError("db restarting"))
 
     runner = ConsumerRunner(
-        Consumer("test.o", ("laborwatch.t.v1",), handle),
+        Consumer("test.o", ("laborwatch.t.v1",), each(handle)),
         bus=runtime.bus,
         sessionmaker=runtime.sessionmaker,
         outbox=runtime.outbox("test"),
