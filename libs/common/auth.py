@@ -7,13 +7,14 @@ every request and no safety.)
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import enum
 import hashlib
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -63,13 +64,40 @@ class KeyCache:
     """Principals by key hash, kept for a few seconds: one query fewer on most requests.
 
     Only keys found live are kept, so a new key works at once; a revoked key keeps working in
-    a process for at most `seconds` (0 turns the cache off).
+    a process for at most `seconds` (0 turns the cache off). When a key's entry expires, the
+    requests in flight with it share one lookup, not one each (and a pool's worth of
+    connections).
     """
 
     seconds: float
     max_entries: int = 10_000
     clock: Callable[[], float] = time.monotonic
     _entries: dict[str, tuple[float, Principal]] = field(default_factory=dict)
+    _loading: dict[str, asyncio.Future[Principal | None]] = field(default_factory=dict)
+
+    async def resolve(
+        self, key_hash: str, load: Callable[[], Awaitable[Principal | None]]
+    ) -> Principal | None:
+        """The principal of a key: kept, or loaded once for every request asking meanwhile."""
+        found = self.get(key_hash)
+        if found is not None:
+            return found
+        loading = self._loading.get(key_hash)
+        if loading is None:
+            loading = self._loading[key_hash] = asyncio.ensure_future(self._load(key_hash, load))
+        # Shielded: a request that goes away does not cancel the lookup others wait on.
+        return await asyncio.shield(loading)
+
+    async def _load(
+        self, key_hash: str, load: Callable[[], Awaitable[Principal | None]]
+    ) -> Principal | None:
+        try:
+            principal = await load()
+        finally:
+            del self._loading[key_hash]
+        if principal is not None:
+            self.put(key_hash, principal)
+        return principal
 
     def get(self, key_hash: str) -> Principal | None:
         """The principal of a key seen live less than `seconds` ago, if any."""
@@ -175,21 +203,23 @@ async def authenticate(
         raise Problem(401, "an API key is required: Authorization: Bearer <key>", headers=challenge)
     runtime = request.app.state.runtime
     key_hash = hash_key(credentials.credentials)
-    principal: Principal | None = runtime.keys.get(key_hash)
-    if principal is not None:
-        return principal
-    async with runtime.sessionmaker() as session:
-        row = await session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
-    if row is None or row.revoked_at is not None:
+
+    async def load() -> Principal | None:
+        async with runtime.sessionmaker() as session:
+            row = await session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
+        if row is None or row.revoked_at is not None:
+            return None
+        return Principal(
+            key_id=row.id,
+            name=row.name,
+            role=Role(row.role),
+            jurisdiction=row.jurisdiction,
+            body_id=row.body_id,
+        )
+
+    principal: Principal | None = await runtime.keys.resolve(key_hash, load)
+    if principal is None:
         raise Problem(401, "the API key is unknown or revoked", headers=challenge)
-    principal = Principal(
-        key_id=row.id,
-        name=row.name,
-        role=Role(row.role),
-        jurisdiction=row.jurisdiction,
-        body_id=row.body_id,
-    )
-    runtime.keys.put(key_hash, principal)
     return principal
 
 
