@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import DateTime, MetaData, Select, event
+from sqlalchemy import DateTime, MetaData, Select, event, insert
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -93,6 +93,39 @@ def _serialise_sqlite_writes(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# session.info key: rows to insert at commit, by table, in the order they were added.
+_AT_COMMIT = "db.insert_at_commit"
+
+
+def insert_at_commit(session: AsyncSession, table: type[Base], row: dict[str, Any]) -> None:
+    """Insert a row when the session's transaction commits, in one statement with the other
+    rows of its table (rolled back with the transaction, like any other change).
+
+    For append-only rows a transaction writes many of and never reads back (outbox events,
+    timeline entries): no ORM object, nor its unit-of-work cost, per row. The ORM's own changes
+    are flushed first, so such a row may refer to a row the transaction added.
+    """
+    sync = session.sync_session
+    pending: dict[type[Base], list[dict[str, Any]]] | None = sync.info.get(_AT_COMMIT)
+    if pending is None:
+        pending = sync.info[_AT_COMMIT] = {}
+        event.listen(sync, "before_commit", _insert_pending)
+        event.listen(sync, "after_rollback", _drop_pending)
+    pending.setdefault(table, []).append(row)
+
+
+def _insert_pending(session: Session) -> None:
+    pending: dict[type[Base], list[dict[str, Any]]] = session.info[_AT_COMMIT]
+    session.flush()
+    for table, rows in pending.items():
+        session.execute(insert(table), rows)  # in order: ids follow the list
+    pending.clear()
+
+
+def _drop_pending(session: Session) -> None:
+    session.info[_AT_COMMIT].clear()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -5,31 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from libs.common.bus import EventBus, Outgoing
-from libs.common.db import claim
+from libs.common.db import claim, insert_at_commit
 from libs.common.events import CloudEvent
 from libs.common.tables import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
 
-# session.info keys: the transaction's outbox rows, written in one statement at commit (many
-# events a transaction add no ORM objects), and the relays to wake once it committed.
-_PENDING = "outbox.pending"
+# session.info key: the relays to wake once the transaction committed.
 _WAKE = "outbox.wake"
-
-
-def _write_pending(session: Session) -> None:
-    pending: list[dict[str, Any]] = session.info[_PENDING]
-    if pending:
-        session.execute(insert(OutboxMessage), pending)  # in order: ids follow the list
-        pending.clear()
 
 
 def _wake_relays(session: Session) -> None:
@@ -39,8 +29,7 @@ def _wake_relays(session: Session) -> None:
     wake.clear()
 
 
-def _drop_pending(session: Session) -> None:
-    session.info[_PENDING].clear()
+def _forget_relays(session: Session) -> None:
     session.info[_WAKE].clear()
 
 
@@ -71,23 +60,22 @@ class Outbox:
         self, session: AsyncSession, *, topic: str, key: str | None, payload: bytes
     ) -> None:
         """Add an already serialised message (a dead letter keeps its original bytes)."""
-        sync = session.sync_session
-        pending: list[dict[str, Any]] | None = sync.info.get(_PENDING)
-        if pending is None:
-            pending = sync.info[_PENDING] = []
-            sync.info[_WAKE] = set()
-            event.listen(sync, "before_commit", _write_pending)
-            event.listen(sync, "after_commit", _wake_relays)
-            event.listen(sync, "after_rollback", _drop_pending)
-        pending.append(
+        insert_at_commit(
+            session,
+            OutboxMessage,
             {
                 "producer": self.producer,
                 "topic": topic,
                 "key": key,
                 "payload": payload,
                 "created_at": utcnow(),
-            }
+            },
         )
+        sync = session.sync_session
+        if _WAKE not in sync.info:
+            sync.info[_WAKE] = set()
+            event.listen(sync, "after_commit", _wake_relays)
+            event.listen(sync, "after_rollback", _forget_relays)
         sync.info[_WAKE].add(self._wake)
 
     async def relay_once(self) -> int:

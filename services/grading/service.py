@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.auth import Principal, Role
 from libs.common.clock import Clock
-from libs.common.db import lock
+from libs.common.db import insert_at_commit, lock
 from libs.common.events import INCIDENT_WARNING, new_event
 from libs.common.jurisdictions import Registry
 from libs.common.outbox import Outbox
@@ -750,19 +751,17 @@ class Grading:
         """
         heads = _written(session).heads
         await self._read_heads(session, [incident.id])
-        entry = TimelineEntry(
-            incident_id=incident.id,
-            at=at,
-            kind=kind,
-            actor=actor,
-            detail=detail,
-            note=note,
-            prev_hash=heads[incident.id],
-            hash="",
-        )
-        entry.hash = seal(entry)
-        session.add(entry)
-        heads[incident.id] = entry.hash
+        entry: dict[str, Any] = {
+            "incident_id": incident.id,
+            "at": at,
+            "kind": kind,
+            "actor": actor,
+            "detail": detail,
+            "note": note,
+            "prev_hash": heads[incident.id],
+        }
+        entry["hash"] = heads[incident.id] = seal(entry)
+        insert_at_commit(session, TimelineEntry, entry)  # append-only, never read back here
 
     async def _announce(
         self,
@@ -823,17 +822,20 @@ class Grading:
         return warning
 
 
-def seal(entry: TimelineEntry) -> str:
-    """The hash of an entry, covering the hash of the entry before it."""
+_SEALED = ("incident_id", "at", "kind", "actor", "detail", "note", "prev_hash")
+
+
+def seal(entry: Mapping[str, Any]) -> str:
+    """The hash of an entry (its columns), covering the hash of the entry before it."""
     body = orjson.dumps(
         {
-            "incident_id": entry.incident_id,
-            "at": entry.at.isoformat(),
-            "kind": entry.kind,
-            "actor": entry.actor,
-            "detail": entry.detail,
-            "note": entry.note,
-            "prev": entry.prev_hash,
+            "incident_id": entry["incident_id"],
+            "at": entry["at"].isoformat(),
+            "kind": entry["kind"],
+            "actor": entry["actor"],
+            "detail": entry["detail"],
+            "note": entry["note"],
+            "prev": entry["prev_hash"],
         },
         option=orjson.OPT_SORT_KEYS,
     )
@@ -844,7 +846,8 @@ def verify_chain(entries: list[TimelineEntry]) -> bool:
     """Say whether a timeline is whole: every entry sealed, each to the one before."""
     prev = _GENESIS
     for entry in entries:
-        if entry.prev_hash != prev or seal(entry) != entry.hash:
+        columns = {name: getattr(entry, name) for name in _SEALED}
+        if entry.prev_hash != prev or seal(columns) != entry.hash:
             return False
         prev = entry.hash
     return True

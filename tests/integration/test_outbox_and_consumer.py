@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from sqlalchemy import event as sa_event
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.bus import Delivered, InProcessBus, Outgoing
 from libs.common.consumer import Consumer, ConsumerRunner, each, is_outage
+from libs.common.db import insert_at_commit
 from libs.common.events import CloudEvent, new_event
 from libs.common.outbox import Outbox
 from libs.common.runtime import Runtime
@@ -218,6 +220,37 @@ async def test_prepare_sees_once_per_transaction_the_events_about_to_be_handled(
     # The applied event and the repeat are not prepared, nor handled.
     assert prepared == [[a.id], [b.id, c.id]]
     assert handled == [a.id, b.id, c.id]
+
+
+async def test_rows_inserted_at_commit_keep_their_order_and_go_with_a_rollback(
+    runtime: Runtime,
+) -> None:
+    def row(payload: bytes) -> dict[str, Any]:
+        return {
+            "producer": "test",
+            "topic": "t",
+            "key": None,
+            "payload": payload,
+            "created_at": dt.datetime.now(dt.UTC),
+        }
+
+    async def rolled_back(session: AsyncSession) -> None:
+        async with session.begin():
+            insert_at_commit(session, OutboxMessage, row(b"gone"))
+            raise RuntimeError("rolled back")
+
+    async with runtime.sessionmaker() as session:
+        async with session.begin():
+            for payload in (b"a", b"b", b"c"):
+                insert_at_commit(session, OutboxMessage, row(payload))
+        # The same session, a second transaction, rolled back; then a third.
+        with pytest.raises(RuntimeError):
+            await rolled_back(session)
+        async with session.begin():
+            insert_at_commit(session, OutboxMessage, row(b"d"))
+    async with runtime.sessionmaker() as session:
+        rows = await session.scalars(select(OutboxMessage.payload).order_by(OutboxMessage.id))
+        assert list(rows) == [b"a", b"b", b"c", b"d"]
 
 
 async def test_an_outage_is_waited_out_not_dead_lettered(runtime: Runtime) -> None:
