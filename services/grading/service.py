@@ -50,9 +50,9 @@ _WRITTEN = "grading.written"  # session.info key of the transaction's _Written
 
 @dataclass
 class _Written:
-    """What one transaction has written so far, kept so that the later events of a consumed
-    batch need not ask the database, nor flush to it, for what this transaction knows best.
-    The batch is then flushed once, at commit, a few statements for all of it."""
+    """What one transaction has read and written so far, kept so that the later events of a
+    consumed batch need not ask the database again, nor flush to it, for what this
+    transaction knows best. The batch is then flushed once, at commit."""
 
     # incident id -> hash of its latest timeline entry
     heads: dict[str, str] = field(default_factory=dict)
@@ -616,22 +616,18 @@ class Grading:
 
     async def to_out(self, session: AsyncSession, incident: Incident) -> IncidentOut:
         """Render an incident as the API and the events show it."""
-        written = _written(session)
-        known = written.reports.get(incident.id)
-        if known is not None:
+        if incident.kind == "single":
+            await self._read_reports(session, [incident.id])
+            known = _written(session).reports[incident.id]
             report_ids = [report_id for _, report_id in sorted(known)]
-        else:
-            ids = incident.member_ids if incident.kind == "cluster" else [incident.id]
-            rows = (
-                await session.execute(
-                    select(IncidentReport.received_at, IncidentReport.report_id)
-                    .where(IncidentReport.incident_id.in_(ids))
+        else:  # a cluster's reports are its members'
+            report_ids = list(
+                await session.scalars(
+                    select(IncidentReport.report_id)
+                    .where(IncidentReport.incident_id.in_(incident.member_ids))
                     .order_by(IncidentReport.received_at, IncidentReport.report_id)
                 )
-            ).all()
-            report_ids = [r.report_id for r in rows]
-            if incident.kind == "single":
-                written.reports[incident.id] = [(r.received_at, r.report_id) for r in rows]
+            )
         label = None
         if incident.level is not None:
             label = self.policies[incident.jurisdiction].level(incident.level).label
