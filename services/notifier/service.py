@@ -96,15 +96,12 @@ class Notifier:
                     )
                 )
             known.checked.update(ids)
-        bodies: set[str] = set()
+        bodies: list[Any] = []  # the responsible body and the copies of every warning
         for _, data in warnings:
             warning = data.get("warning") or {}
-            routed = warning.get("routed_to") or {}
-            bodies.update(b for b in (routed.get("body_id"),) if isinstance(b, str))
-            bodies.update(
-                c["body_id"] for c in warning.get("copies", []) if isinstance(c.get("body_id"), str)
-            )
-        await self._read_channels(session, bodies)
+            bodies.append((warning.get("routed_to") or {}).get("body_id"))
+            bodies.extend(copy.get("body_id") for copy in warning.get("copies", []))
+        await self._read_channels(session, {b for b in bodies if isinstance(b, str)})
 
     async def on_warning(self, session: AsyncSession, event_id: str, data: dict[str, Any]) -> None:
         """Make one notification per (warning, body): the responsible body and the copies."""
