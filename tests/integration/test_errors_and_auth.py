@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -16,15 +15,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import create_async_engine
 from standardwebhooks.webhooks import Webhook
 
-from laborwatch.migrate import upgrade
 from libs.common.auth import KeyCache, Role, create_key, revoke_key
 from tests.conftest import (
     WEBHOOK_SECRET,
     Running,
     assert_problem,
     free_port,
-    make_settings,
-    running,
 )
 
 XUANEN_REGIONS = {
@@ -74,20 +70,6 @@ def a_report() -> dict[str, Any]:
         "category": "wage_arrears",
         "workers_involved": 12,
     }
-
-
-@pytest.fixture(scope="module")
-def module_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('errors') / 'laborwatch.db'}"
-    upgrade(url)
-    return url
-
-
-@pytest.fixture(scope="module")
-async def lw(module_db: str) -> AsyncIterator[Running]:
-    """One embedded app for the module; no test here depends on what another wrote."""
-    async with running(make_settings(database_url=module_db)) as r:
-        yield r
 
 
 # ---------------------------------------------------------------------------------- errors
