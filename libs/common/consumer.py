@@ -16,9 +16,10 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from aiokafka.errors import KafkaError
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -95,6 +96,10 @@ class ConsumerRunner:
         self._outage_retry = outage_retry_seconds
         dialect = sessionmaker.kw["bind"].dialect.name
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        processed = cast(Table, ProcessedEvent.__table__)
+        self._claim = (
+            self._insert(processed).on_conflict_do_nothing().returning(processed.c.event_id)
+        )
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -168,14 +173,14 @@ class ConsumerRunner:
 
     async def _apply_all(self, events: Sequence[CloudEvent]) -> int:
         async with self._sessionmaker.begin() as session:
-            ids = list(dict.fromkeys(e.id for e in events))
+            ids = dict.fromkeys(e.id for e in events)
+            # An executemany (batched into multi-row INSERTs by SQLAlchemy), not one statement
+            # with a VALUES row per event: that would be compiled anew for every batch.
             claimed = set(
                 (
                     await session.execute(
-                        self._insert(ProcessedEvent)
-                        .values([{"consumer": self.consumer.name, "event_id": i} for i in ids])
-                        .on_conflict_do_nothing()
-                        .returning(ProcessedEvent.event_id)
+                        self._claim,
+                        [{"consumer": self.consumer.name, "event_id": i} for i in ids],
                     )
                 ).scalars()
             )

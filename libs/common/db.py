@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import DateTime, MetaData, Select, event, insert
+from sqlalchemy import DateTime, MetaData, Select, Table, event, insert
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -120,7 +120,9 @@ def _insert_pending(session: Session) -> None:
     pending: dict[type[Base], list[dict[str, Any]]] = session.info[_AT_COMMIT]
     session.flush()
     for table, rows in pending.items():
-        session.execute(insert(table), rows)  # in order: ids follow the list
+        # The Table, not the mapped class: a Core executemany, compiled once and cached (the
+        # ORM's bulk insert of the class compiles its statement anew every time).
+        session.execute(insert(cast(Table, table.__table__)), rows)  # in order: ids follow the list
     pending.clear()
 
 
