@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import cast
 
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import Table, delete, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,8 @@ from libs.common.tables import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
+
+_OUTBOX = cast(Table, OutboxMessage.__table__)
 
 # session.info key: the relays to wake once the transaction committed.
 _WAKE = "outbox.wake"
@@ -81,23 +84,25 @@ class Outbox:
     async def relay_once(self) -> int:
         """Publish one batch of this producer's pending events, oldest first; return how many."""
         async with self._sessionmaker.begin() as session:
-            query = (
-                select(OutboxMessage)
-                .where(OutboxMessage.producer == self.producer)
-                .order_by(OutboxMessage.id)
-                .limit(self._batch_size)
+            # Several replicas may relay at once: each takes rows no other holds, deleting them
+            # as it reads them. The transaction is the lease: if publishing fails, they return.
+            batch = claim(
+                select(_OUTBOX.c.id)
+                .where(_OUTBOX.c.producer == self.producer)
+                .order_by(_OUTBOX.c.id)
+                .limit(self._batch_size),
+                session,
             )
-            # Several replicas may relay at once: each claims rows no other holds, and
-            # deletes them before its transaction (the lease) ends.
-            query = claim(query, session)
-            rows = (await session.execute(query)).scalars().all()
+            taken = await session.execute(
+                delete(_OUTBOX)
+                .where(_OUTBOX.c.id.in_(batch.scalar_subquery()))
+                .returning(_OUTBOX.c.id, _OUTBOX.c.topic, _OUTBOX.c.key, _OUTBOX.c.payload)
+            )
+            rows = sorted(taken, key=lambda r: r.id)  # RETURNING keeps no order
             if not rows:
                 return 0
             await self._bus.publish(
                 [Outgoing(r.topic, r.key, r.payload) for r in rows], session=session
-            )
-            await session.execute(
-                delete(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
             )
             return len(rows)
 
