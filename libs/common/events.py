@@ -6,8 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any, Final
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_json
 
 REPORT_RECEIVED: Final = "laborwatch.report.received.v1"
 INCIDENT_WARNING: Final = "laborwatch.incident.warning.v1"
@@ -39,7 +39,7 @@ class CloudEvent(BaseModel):
 
     def to_bytes(self) -> bytes:
         """Serialise to structured-mode JSON."""
-        return orjson.dumps(self.model_dump(mode="json", exclude_none=True))
+        return to_json(self, exclude_none=True)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> CloudEvent:
