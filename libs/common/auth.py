@@ -226,7 +226,12 @@ async def authenticate(
 def require(*roles: Role) -> object:
     """A dependency that lets only the given roles (and admin) through; 403 otherwise."""
 
-    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    # One dependency, not one on top of `authenticate`: each level costs every request.
+    async def check(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        principal = await authenticate(request, credentials)
         if principal.role is not Role.ADMIN and principal.role not in roles:
             allowed = ", ".join(sorted({r.value for r in (*roles, Role.ADMIN)}))
             raise Problem(403, f"role {principal.role.value} may not do this (allowed: {allowed})")

@@ -5,16 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.auth import Principal, Role
+from libs.common.db import insert_at_commit
 from libs.common.enterprise import normalise_enterprise_name
 from libs.common.events import REPORT_RECEIVED, new_event
 from libs.common.groupcommit import GroupCommit
@@ -44,12 +46,19 @@ _FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 # identity (Idempotency-Key or webhook-id) to a twin request; the third attempt reads both.
 _ATTEMPTS = 3
 
+ReportRow = Mapping[str, Any]
+"""A row of `intake_reports`, by column name. Intake writes and reads its rows with SQLAlchemy
+Core: accepting a report is the hottest path there is, and an ORM object per report would
+cost more than the rest of the write."""
+
+_REPORTS = cast(Table, Report.__table__)
+
 
 @dataclass(frozen=True)
 class Accepted:
     """The outcome of submitting a report: the report and whether it is new."""
 
-    report: Report
+    report: ReportRow
     created: bool
 
 
@@ -79,25 +88,15 @@ class Intake:
         )
         if report.occurred_at > now + _FUTURE_TOLERANCE:
             raise _invalid(["body", "occurred_at"], "occurred_at is in the future")
-        request_hash = hashlib.sha256(
-            orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-        ).hexdigest()
+        row = self._new_report(report, channel="rest", now=now, submitted_by=principal.key_id)
+        # Only a key needs the hash: it tells a retry from another request under the same key.
+        request_hash = _request_hash(report) if idempotency_key is not None else ""
 
-        def write(session: AsyncSession) -> Report:
-            row = self._new_report(report, channel="rest", now=now, submitted_by=principal.key_id)
-            session.add(row)
+        def write(session: AsyncSession) -> None:
+            insert_at_commit(session, Report, row)
             if idempotency_key is not None:
-                session.add(
-                    IdempotencyKey(
-                        api_key_id=principal.key_id,
-                        key=idempotency_key,
-                        request_hash=request_hash,
-                        report_id=row.id,
-                        created_at=now,
-                    )
-                )
+                _remember_key(session, principal, idempotency_key, request_hash, row["id"], now)
             self._announce(session, row)
-            return row
 
         # Most reports are new: the first attempt inserts without looking, committed together
         # with the other requests of the moment. A retry or a twin request then breaks a unique
@@ -105,7 +104,7 @@ class Intake:
         for attempt in range(_ATTEMPTS):
             try:
                 if attempt == 0:
-                    row = await self.committer.write(write)
+                    await self.committer.write(write)
                 else:
                     async with self.sessionmaker.begin() as session:
                         existing = await self._find_existing(
@@ -117,18 +116,20 @@ class Intake:
                             source_ref=report.source_ref,
                         )
                         if existing is not None:
-                            if idempotency_key is not None:
-                                await self._remember_key(
+                            if idempotency_key is not None and not await _key_known(
+                                session, principal, idempotency_key
+                            ):
+                                _remember_key(
                                     session,
                                     principal,
                                     idempotency_key,
                                     request_hash,
-                                    existing.id,
+                                    existing["id"],
                                     now,
                                 )
                             return Accepted(existing, created=False)
-                        row = write(session)
-                REPORTS_ACCEPTED.labels("rest", row.source).inc()
+                        write(session)
+                REPORTS_ACCEPTED.labels("rest", row["source"]).inc()
                 return Accepted(row, created=True)
             except IntegrityError:
                 continue
@@ -145,30 +146,27 @@ class Intake:
         for _ in range(_ATTEMPTS):
             try:
                 async with self.sessionmaker.begin() as session:
-                    delivery = await session.get(WebhookDelivery, webhook_id)
-                    if delivery is not None:
-                        existing = await session.get(Report, delivery.report_id)
+                    delivered = await session.scalar(
+                        select(WebhookDelivery.report_id).where(
+                            WebhookDelivery.webhook_id == webhook_id
+                        )
+                    )
+                    if delivered is not None:
+                        existing = await _read_report(session, Report.id == delivered)
                         assert existing is not None
                         return Accepted(existing, created=False)
-                    existing = await session.scalar(
-                        select(Report).where(
-                            Report.source == source,
-                            Report.sender == HOTLINE_SENDER,
-                            Report.source_ref == order.order_no,
-                        )
+                    existing = await _read_report(
+                        session,
+                        Report.source == source,
+                        Report.sender == HOTLINE_SENDER,
+                        Report.source_ref == order.order_no,
                     )
                     if existing is not None:
-                        session.add(
-                            WebhookDelivery(
-                                webhook_id=webhook_id, report_id=existing.id, received_at=now
-                            )
-                        )
+                        _remember_delivery(session, webhook_id, existing["id"], now)
                         return Accepted(existing, created=False)
                     row = self._report_from_order(order, source=source, now=now)
-                    session.add(row)
-                    session.add(
-                        WebhookDelivery(webhook_id=webhook_id, report_id=row.id, received_at=now)
-                    )
+                    insert_at_commit(session, Report, row)
+                    _remember_delivery(session, webhook_id, row["id"], now)
                     self._announce(session, row)
                 REPORTS_ACCEPTED.labels("webhook", source).inc()
                 return Accepted(row, created=True)
@@ -179,20 +177,19 @@ class Intake:
     async def place_in_incidents(self, session: AsyncSession, placements: dict[str, str]) -> None:
         """Record which incident grading placed reports in: report id -> incident id."""
         if placements:
-            reports = cast(Table, Report.__table__)  # Core: one executemany, no ORM rowcount
-            await session.execute(
-                update(reports)
-                .where(reports.c.id == bindparam("report_id"))
+            await session.execute(  # one executemany
+                update(_REPORTS)
+                .where(_REPORTS.c.id == bindparam("report_id"))
                 .values(incident_id=bindparam("incident_id")),
                 [{"report_id": r, "incident_id": i} for r, i in placements.items()],
             )
 
     # -------------------------------------------------------------------------------- read
 
-    async def get(self, report_id: str, *, principal: Principal) -> Report:
+    async def get(self, report_id: str, *, principal: Principal) -> ReportRow:
         """Return a report the caller may see, or 404."""
         async with self.sessionmaker() as session:
-            row = await session.get(Report, report_id)
+            row = await _read_report(session, Report.id == report_id)
         if row is None or not _may_see(principal, row):
             raise Problem(404, f"no report {report_id}")
         return row
@@ -210,9 +207,9 @@ class Intake:
         incident_id: str | None = None,
         received_from: dt.datetime | None = None,
         received_to: dt.datetime | None = None,
-    ) -> tuple[list[Report], str | None]:
+    ) -> tuple[list[ReportRow], str | None]:
         """Return a page of reports, newest first, and the cursor of the next page."""
-        query = select(Report)
+        query = select(_REPORTS)
         if principal.role is not Role.ADMIN and principal.jurisdiction is not None:
             if jurisdiction not in (None, principal.jurisdiction):
                 raise Problem(403, f"this key may not read jurisdiction {jurisdiction}")
@@ -235,46 +232,49 @@ class Intake:
             query = query.where(Report.received_at < received_to)
         query = newest_first(query, Report.received_at, Report.id, cursor=cursor, limit=limit)
         async with self.sessionmaker() as session:
-            rows = list((await session.execute(query)).scalars())
-        return rows[:limit], next_cursor(rows, limit, Report.received_at)
+            rows = (await session.execute(query)).all()
+        page = [cast(ReportRow, r._mapping) for r in rows[:limit]]
+        return page, next_cursor(rows, limit, Report.received_at)
 
-    def to_out(self, row: Report) -> ReportOut:
+    def to_out(self, row: ReportRow) -> ReportOut:
         """Render a report for a response, personal data masked."""
         reporter = None
-        if row.reporter_sealed is not None:
-            person = orjson.loads(self.cipher.decrypt(row.reporter_sealed, context=_SEALED_CONTEXT))
+        if row["reporter_sealed"] is not None:
+            person = orjson.loads(
+                self.cipher.decrypt(row["reporter_sealed"], context=_SEALED_CONTEXT)
+            )
             reporter = PersonOut(
                 name=mask_name(person["name"]) if person.get("name") else None,
                 phone=mask_phone(person["phone"]) if person.get("phone") else None,
             )
         return ReportOut(
-            id=row.id,
-            channel=row.channel,
-            source=row.source,
-            source_ref=row.source_ref,
-            jurisdiction=row.jurisdiction,
-            region=row.region,
-            affected_regions=row.affected_regions,
-            occurred_at=row.occurred_at,
-            received_at=row.received_at,
+            id=row["id"],
+            channel=row["channel"],
+            source=row["source"],
+            source_ref=row["source_ref"],
+            jurisdiction=row["jurisdiction"],
+            region=row["region"],
+            affected_regions=row["affected_regions"],
+            occurred_at=row["occurred_at"],
+            received_at=row["received_at"],
             enterprise=EnterpriseOut(
-                name=row.enterprise_name,
-                credit_code=row.enterprise_credit_code,
-                industry=row.enterprise_industry,
+                name=row["enterprise_name"],
+                credit_code=row["enterprise_credit_code"],
+                industry=row["enterprise_industry"],
             ),
-            category=row.category,
-            category_text=row.category_text,
-            workers_involved=row.workers_involved,
-            amount_yuan=row.amount_yuan,
-            terminations=row.terminations,
-            collective_action=row.collective_action,
-            extreme_individual=row.extreme_individual,
-            potential_major_impact=row.potential_major_impact,
-            summary=_redacted(row.summary),
-            demands=_redacted(row.demands),
-            location=_redacted(row.location),
+            category=row["category"],
+            category_text=row["category_text"],
+            workers_involved=row["workers_involved"],
+            amount_yuan=row["amount_yuan"],
+            terminations=row["terminations"],
+            collective_action=row["collective_action"],
+            extreme_individual=row["extreme_individual"],
+            potential_major_impact=row["potential_major_impact"],
+            summary=_redacted(row["summary"]),
+            demands=_redacted(row["demands"]),
+            location=_redacted(row["location"]),
             reporter=reporter,
-            incident_id=row.incident_id,
+            incident_id=row["incident_id"],
         )
 
     # ----------------------------------------------------------------------------- helpers
@@ -324,9 +324,16 @@ class Intake:
         request_hash: str,
         source: str,
         source_ref: str | None,
-    ) -> Report | None:
+    ) -> ReportRow | None:
         if idempotency_key is not None:
-            remembered = await session.get(IdempotencyKey, (principal.key_id, idempotency_key))
+            remembered = (
+                await session.execute(
+                    select(IdempotencyKey.request_hash, IdempotencyKey.report_id).where(
+                        IdempotencyKey.api_key_id == principal.key_id,
+                        IdempotencyKey.key == idempotency_key,
+                    )
+                )
+            ).first()
             if remembered is not None:
                 if remembered.request_hash != request_hash:
                     raise Problem(
@@ -334,37 +341,15 @@ class Intake:
                         "this Idempotency-Key was used with a different request body",
                         type_=TYPE_BASE + "idempotency-key-reused",
                     )
-                return await session.get(Report, remembered.report_id)
+                return await _read_report(session, Report.id == remembered.report_id)
         if source_ref is not None:
-            found: Report | None = await session.scalar(
-                select(Report).where(
-                    Report.source == source,
-                    Report.sender == principal.key_id,
-                    Report.source_ref == source_ref,
-                )
+            return await _read_report(
+                session,
+                Report.source == source,
+                Report.sender == principal.key_id,
+                Report.source_ref == source_ref,
             )
-            return found
         return None
-
-    async def _remember_key(
-        self,
-        session: AsyncSession,
-        principal: Principal,
-        key: str,
-        request_hash: str,
-        report_id: str,
-        now: dt.datetime,
-    ) -> None:
-        if await session.get(IdempotencyKey, (principal.key_id, key)) is None:
-            session.add(
-                IdempotencyKey(
-                    api_key_id=principal.key_id,
-                    key=key,
-                    request_hash=request_hash,
-                    report_id=report_id,
-                    created_at=now,
-                )
-            )
 
     def _seal(self, name: str | None, phone: str | None) -> str | None:
         if not name and not phone:
@@ -375,42 +360,44 @@ class Intake:
 
     def _new_report(
         self, report: ReportIn, *, channel: str, now: dt.datetime, submitted_by: str | None
-    ) -> Report:
-        return Report(
-            id=str(uuid.uuid4()),
-            channel=channel,
-            source=report.source,
-            source_ref=report.source_ref,
-            sender=submitted_by or "",
-            jurisdiction=report.jurisdiction,
-            region=report.region,
-            affected_regions=list(dict.fromkeys(report.affected_regions or [report.region])),
-            occurred_at=report.occurred_at,
-            received_at=now,
-            enterprise_name=report.enterprise.name,
-            enterprise_credit_code=report.enterprise.credit_code,
-            enterprise_industry=report.enterprise.industry,
-            category=report.category,
-            category_text=None,
-            workers_involved=report.workers_involved,
-            amount_yuan=report.amount_yuan,
-            terminations=report.terminations,
-            collective_action=report.collective_action,
-            extreme_individual=report.extreme_individual,
-            potential_major_impact=report.potential_major_impact,
-            summary=report.summary,
-            demands=report.demands,
-            location=report.location,
-            reporter_sealed=self._seal(
+    ) -> dict[str, Any]:
+        return {
+            "id": str(uuid.uuid4()),
+            "channel": channel,
+            "source": report.source,
+            "source_ref": report.source_ref,
+            "sender": submitted_by or "",
+            "jurisdiction": report.jurisdiction,
+            "region": report.region,
+            "affected_regions": list(dict.fromkeys(report.affected_regions or [report.region])),
+            "occurred_at": report.occurred_at,
+            "received_at": now,
+            "enterprise_name": report.enterprise.name,
+            "enterprise_credit_code": report.enterprise.credit_code,
+            "enterprise_industry": report.enterprise.industry,
+            "category": report.category,
+            "category_text": None,
+            "workers_involved": report.workers_involved,
+            "amount_yuan": report.amount_yuan,
+            "terminations": report.terminations,
+            "collective_action": report.collective_action,
+            "extreme_individual": report.extreme_individual,
+            "potential_major_impact": report.potential_major_impact,
+            "summary": report.summary,
+            "demands": report.demands,
+            "location": report.location,
+            "reporter_sealed": self._seal(
                 report.reporter.name if report.reporter else None,
                 report.reporter.phone if report.reporter else None,
             ),
-            submitted_by=submitted_by,
-            incident_id=None,
-            extra=None,
-        )
+            "submitted_by": submitted_by,
+            "incident_id": None,
+            "extra": None,
+        }
 
-    def _report_from_order(self, order: HotlineOrder, *, source: str, now: dt.datetime) -> Report:
+    def _report_from_order(
+        self, order: HotlineOrder, *, source: str, now: dt.datetime
+    ) -> dict[str, Any]:
         category = map_hotline_category(order.category or "") or "other"
         # Fields of the platform's own are kept, sealed: they may well hold personal data.
         extra = None
@@ -419,41 +406,41 @@ class Intake:
                 orjson.dumps(order.model_extra).decode(), context=_EXTRA_CONTEXT
             )
             extra = {"sealed": sealed}
-        return Report(
-            id=str(uuid.uuid4()),
-            channel="webhook",
-            source=source,
-            source_ref=order.order_no,
-            sender=HOTLINE_SENDER,
-            jurisdiction=order.jurisdiction,
-            region=order.area,
-            affected_regions=[order.area],
-            occurred_at=order.received_at,
-            received_at=now,
-            enterprise_name=order.enterprise_name,
-            enterprise_credit_code=order.enterprise_credit_code,
-            enterprise_industry=None,
-            category=category,
-            category_text=order.category,
-            workers_involved=order.workers_involved,
-            amount_yuan=order.amount_yuan,
-            terminations=order.terminations,
-            collective_action=order.collective_action,
-            extreme_individual=False,
-            potential_major_impact=False,
-            summary=order.content,
-            demands=None,
-            location=None,
-            reporter_sealed=self._seal(
+        return {
+            "id": str(uuid.uuid4()),
+            "channel": "webhook",
+            "source": source,
+            "source_ref": order.order_no,
+            "sender": HOTLINE_SENDER,
+            "jurisdiction": order.jurisdiction,
+            "region": order.area,
+            "affected_regions": [order.area],
+            "occurred_at": order.received_at,
+            "received_at": now,
+            "enterprise_name": order.enterprise_name,
+            "enterprise_credit_code": order.enterprise_credit_code,
+            "enterprise_industry": None,
+            "category": category,
+            "category_text": order.category,
+            "workers_involved": order.workers_involved,
+            "amount_yuan": order.amount_yuan,
+            "terminations": order.terminations,
+            "collective_action": order.collective_action,
+            "extreme_individual": False,
+            "potential_major_impact": False,
+            "summary": order.content,
+            "demands": None,
+            "location": None,
+            "reporter_sealed": self._seal(
                 order.caller.name if order.caller else None,
                 order.caller.phone if order.caller else None,
             ),
-            submitted_by=None,
-            incident_id=None,
-            extra=extra,
-        )
+            "submitted_by": None,
+            "incident_id": None,
+            "extra": extra,
+        }
 
-    def _announce(self, session: AsyncSession, row: Report) -> None:
+    def _announce(self, session: AsyncSession, row: ReportRow) -> None:
         """Write `report.received` in the same transaction as the report."""
         self.outbox.add(
             session,
@@ -461,54 +448,106 @@ class Intake:
             event_=new_event(
                 service=SERVICE,
                 type_=REPORT_RECEIVED,
-                subject=row.id,
+                subject=row["id"],
                 key=enterprise_key(row),
                 data={"report": report_event_data(row)},
             ),
         )
 
 
-def enterprise_key(row: Report) -> str:
+async def _read_report(session: AsyncSession, *where: ColumnElement[bool]) -> ReportRow | None:
+    """The one report that matches, or None."""
+    found = (await session.execute(select(_REPORTS).where(*where))).first()
+    return None if found is None else cast(ReportRow, found._mapping)
+
+
+async def _key_known(session: AsyncSession, principal: Principal, key: str) -> bool:
+    found = await session.scalar(
+        select(IdempotencyKey.key).where(
+            IdempotencyKey.api_key_id == principal.key_id, IdempotencyKey.key == key
+        )
+    )
+    return found is not None
+
+
+def _remember_key(
+    session: AsyncSession,
+    principal: Principal,
+    key: str,
+    request_hash: str,
+    report_id: str,
+    now: dt.datetime,
+) -> None:
+    insert_at_commit(
+        session,
+        IdempotencyKey,
+        {
+            "api_key_id": principal.key_id,
+            "key": key,
+            "request_hash": request_hash,
+            "report_id": report_id,
+            "created_at": now,
+        },
+    )
+
+
+def _remember_delivery(
+    session: AsyncSession, webhook_id: str, report_id: str, now: dt.datetime
+) -> None:
+    insert_at_commit(
+        session,
+        WebhookDelivery,
+        {"webhook_id": webhook_id, "report_id": report_id, "received_at": now},
+    )
+
+
+def _request_hash(report: ReportIn) -> str:
+    """A fingerprint of the request, whatever the order of its keys."""
+    body = orjson.dumps(report.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(body).hexdigest()
+
+
+def enterprise_key(row: ReportRow) -> str:
     """The partition key: one enterprise's events, in one jurisdiction, stay in order."""
-    who = row.enterprise_credit_code or normalise_enterprise_name(row.enterprise_name or "")
-    return f"{row.jurisdiction}:{who or row.id}"
+    who = row["enterprise_credit_code"] or normalise_enterprise_name(row["enterprise_name"] or "")
+    return f"{row['jurisdiction']}:{who or row['id']}"
 
 
-def report_event_data(row: Report) -> dict[str, Any]:
+def report_event_data(row: ReportRow) -> dict[str, Any]:
     """The report as `report.received` carries it: every figure, no personal data."""
     return {
-        "id": row.id,
-        "channel": row.channel,
-        "source": row.source,
-        "source_ref": row.source_ref,
-        "jurisdiction": row.jurisdiction,
-        "region": row.region,
-        "affected_regions": row.affected_regions,
-        "occurred_at": row.occurred_at.isoformat(),
-        "received_at": row.received_at.isoformat(),
+        "id": row["id"],
+        "channel": row["channel"],
+        "source": row["source"],
+        "source_ref": row["source_ref"],
+        "jurisdiction": row["jurisdiction"],
+        "region": row["region"],
+        "affected_regions": row["affected_regions"],
+        "occurred_at": row["occurred_at"].isoformat(),
+        "received_at": row["received_at"].isoformat(),
         "enterprise": {
-            "name": row.enterprise_name,
-            "credit_code": row.enterprise_credit_code,
-            "industry": row.enterprise_industry,
+            "name": row["enterprise_name"],
+            "credit_code": row["enterprise_credit_code"],
+            "industry": row["enterprise_industry"],
         },
-        "category": row.category,
-        "category_text": row.category_text,
-        "workers_involved": row.workers_involved,
-        "amount_yuan": str(Decimal(row.amount_yuan)),
-        "terminations": row.terminations,
-        "collective_action": row.collective_action,
-        "extreme_individual": row.extreme_individual,
-        "potential_major_impact": row.potential_major_impact,
-        "summary": _redacted(row.summary),
-        "demands": _redacted(row.demands),
-        "location": _redacted(row.location),
+        "category": row["category"],
+        "category_text": row["category_text"],
+        "workers_involved": row["workers_involved"],
+        "amount_yuan": str(Decimal(row["amount_yuan"])),
+        "terminations": row["terminations"],
+        "collective_action": row["collective_action"],
+        "extreme_individual": row["extreme_individual"],
+        "potential_major_impact": row["potential_major_impact"],
+        "summary": _redacted(row["summary"]),
+        "demands": _redacted(row["demands"]),
+        "location": _redacted(row["location"]),
     }
 
 
-def _may_see(principal: Principal, row: Report) -> bool:
+def _may_see(principal: Principal, row: ReportRow) -> bool:
     if principal.role is Role.REPORTER:
-        return row.submitted_by == principal.key_id
-    return principal.may_read(row.jurisdiction)
+        return bool(row["submitted_by"] == principal.key_id)
+    return principal.may_read(row["jurisdiction"])
 
 
 def _redacted(text: str | None) -> str | None:

@@ -157,7 +157,7 @@ async def test_a_batch_of_incident_events_places_its_reports_in_one_statement(
             await intake.submit(
                 ReportIn.model_validate(a_report()), principal=admin, idempotency_key=None, now=now
             )
-        ).report.id
+        ).report["id"]
         for _ in range(3)
     ]
     a, b, cluster = (str(uuid.uuid4()) for _ in range(3))

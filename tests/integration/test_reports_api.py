@@ -401,6 +401,27 @@ async def test_malformed_json_is_400(lw: Running) -> None:
     assert await counts(lw) == before
 
 
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+async def test_a_body_that_does_not_say_it_is_json_is_415(
+    lw: Running, content_type: str | None
+) -> None:
+    before = await counts(lw)
+    headers = lw.auth("reporter") | ({"content-type": content_type} if content_type else {})
+    r = await lw.client.post("/v1/reports", content=orjson.dumps(a_report()), headers=headers)
+    assert_problem(r, 415)
+    assert "application/json" in r.json()["detail"]
+    assert await counts(lw) == before
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/x+json"])
+async def test_json_media_types_with_parameters_or_suffixes_are_accepted(
+    lw: Running, content_type: str
+) -> None:
+    headers = lw.auth("reporter") | {"content-type": content_type}
+    r = await lw.client.post("/v1/reports", content=orjson.dumps(a_report()), headers=headers)
+    assert r.status_code == 202, r.text
+
+
 async def test_a_body_that_is_not_an_object_is_422(lw: Running) -> None:
     r = await post(lw, [a_report()])
     assert_problem(r, 422)
