@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.auth import Principal, Role
 from libs.common.clock import SHANGHAI, Clock
-from libs.common.db import claim, lock
+from libs.common.db import claim, insert_at_commit, lock
 from libs.common.events import NOTIFICATION, new_event
 from libs.common.jurisdictions import Registry
 from libs.common.outbox import Outbox
@@ -190,7 +190,9 @@ class Notifier:
                 select(LateReport).where(LateReport.notification_id == notification.id)
             )
             if report is None:
-                session.add(_late_report(notification, now, acknowledged=True))
+                insert_at_commit(
+                    session, LateReport, _late_report(notification, now, acknowledged=True)
+                )
             else:
                 report.acknowledged_at = now
         ACK_LATENCY.labels(notification.level).observe(
@@ -322,6 +324,9 @@ class Notifier:
                 execution_options={"synchronize_session": False},
             )
             overdue = list(marked)
+            # A notification turns overdue once (the UPDATE above), and only then escalates:
+            # no escalation of these exists yet (a unique index would refuse a second).
+            _known(session).checked.update(_escalation_id(n) for n in overdue)
             for notification in overdue:
                 await self._overdue(session, notification, now)
         return len(overdue)
@@ -331,7 +336,7 @@ class Notifier:
     ) -> None:
         """Record a notification just marked overdue: the late report, the event, escalation."""
         assert notification.due_at is not None
-        session.add(_late_report(notification, now, acknowledged=False))
+        insert_at_commit(session, LateReport, _late_report(notification, now, acknowledged=False))
         OVERDUE.labels(notification.jurisdiction).inc()
         self._announce(session, notification, "overdue")
         up = domain.escalate_to(notification.escalation_chain)
@@ -340,7 +345,7 @@ class Notifier:
         body_id, rest = up
         escalated = await self._create(
             session,
-            warning_id=f"escalation:{notification.id}",
+            warning_id=_escalation_id(notification),
             incident={"id": notification.incident_id, "jurisdiction": notification.jurisdiction},
             warning={
                 "level": notification.level,
@@ -756,18 +761,25 @@ class Notifier:
         )
 
 
-def _late_report(notification: Notification, now: dt.datetime, *, acknowledged: bool) -> LateReport:
+def _escalation_id(notification: Notification) -> str:
+    """The warning id of a notification's escalation: one per notification."""
+    return f"escalation:{notification.id}"
+
+
+def _late_report(
+    notification: Notification, now: dt.datetime, *, acknowledged: bool
+) -> dict[str, Any]:
     """The record of a missed deadline (迟报), found now; acknowledged now, or not yet."""
     assert notification.due_at is not None
-    return LateReport(
-        notification_id=notification.id,
-        incident_id=notification.incident_id,
-        body_id=notification.body_id,
-        level=notification.level,
-        due_at=notification.due_at,
-        detected_at=now,
-        acknowledged_at=now if acknowledged else None,
-    )
+    return {
+        "notification_id": notification.id,
+        "incident_id": notification.incident_id,
+        "body_id": notification.body_id,
+        "level": notification.level,
+        "due_at": notification.due_at,
+        "detected_at": now,
+        "acknowledged_at": now if acknowledged else None,
+    }
 
 
 def _summary(incident: dict[str, Any], warning: dict[str, Any]) -> dict[str, Any]:
