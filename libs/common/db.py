@@ -116,6 +116,13 @@ def insert_at_commit(session: AsyncSession, table: type[Base], row: dict[str, An
     pending.setdefault(table, []).append(row)
 
 
+async def insert_now(session: AsyncSession) -> None:
+    """Insert now the rows kept for commit: for a query of the transaction that must see them
+    (as the ORM flushes its own changes before a query)."""
+    if session.sync_session.info.get(_AT_COMMIT):
+        await session.run_sync(_insert_pending)
+
+
 def _insert_pending(session: Session) -> None:
     pending: dict[type[Base], list[dict[str, Any]]] = session.info[_AT_COMMIT]
     session.flush()

@@ -38,8 +38,10 @@ class CloudEvent(BaseModel):
     data: dict[str, Any]
 
     def to_bytes(self) -> bytes:
-        """Serialise to structured-mode JSON."""
-        return to_json(self, exclude_none=True)
+        """Serialise to structured-mode JSON: the envelope without its unset attributes, the
+        data as it is (a model in it is serialised as the API shows it)."""
+        unset = {name for name, value in self if value is None}
+        return to_json(self, exclude=unset)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> CloudEvent:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.auth import Principal, Role
 from libs.common.clock import SHANGHAI, Clock
-from libs.common.db import claim, insert_at_commit, lock
+from libs.common.db import claim, insert_at_commit, insert_now, lock
 from libs.common.events import NOTIFICATION, new_event
 from libs.common.jurisdictions import Registry
 from libs.common.outbox import Outbox
@@ -148,6 +148,7 @@ class Notifier:
     async def _close_pending(self, session: AsyncSession, incident_id: str) -> None:
         """Close what is still pending for an incident the leading group has re-assessed: its
         decision is the acknowledgement, and nothing of the old level escalates further."""
+        await insert_now(session)  # including what this transaction made, earlier in its batch
         pending = (
             await session.execute(
                 lock(
@@ -198,7 +199,7 @@ class Notifier:
         ACK_LATENCY.labels(notification.level).observe(
             (now - notification.issued_at).total_seconds() * self.clock.time_scale
         )
-        self._announce(session, notification, "acknowledged", extra={"by": actor})
+        self._announce(session, self.to_out(notification), "acknowledged", extra={"by": actor})
 
     async def _create(
         self,
@@ -214,7 +215,8 @@ class Notifier:
         chain: list[str],
         summary: dict[str, Any],
         escalated_from: str | None,
-    ) -> Notification | None:
+    ) -> dict[str, Any] | None:
+        """Make a notification (inserted at commit, like its deliveries), unless it exists."""
         known = _known(session)
         if (warning_id, body_id) in known.made:
             return None  # made before, or earlier in this transaction
@@ -231,58 +233,65 @@ class Notifier:
         due = domain.due_at(issued, limit) if kind == "responsible" else None
         fractions = list(self.reminder_fractions) if kind == "responsible" else []
         now = self.clock.now()
-        notification = Notification(
-            id=str(uuid.uuid4()),
-            incident_id=incident["id"],
-            jurisdiction=incident["jurisdiction"],
-            body_id=body_id,
-            kind=kind,
-            level=warning["level"],
-            level_label=warning.get("level_label", warning["level"]),
-            policy=warning.get("policy", ""),
-            warning_id=warning_id,
-            issued_at=issued,
-            due_at=due,
-            status="pending",
-            acknowledged_at=None,
-            acknowledged_by=None,
-            ack_note=None,
-            late=False,
-            escalated_from=escalated_from,
-            limit_seconds=limit.total_seconds(),
-            escalation_chain=chain,
-            reminder_fractions=fractions,
-            next_reminder_at=domain.next_reminder(issued, due, fractions, after=now)
+        notification: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "incident_id": incident["id"],
+            "jurisdiction": incident["jurisdiction"],
+            "body_id": body_id,
+            "kind": kind,
+            "level": warning["level"],
+            "level_label": warning.get("level_label", warning["level"]),
+            "policy": warning.get("policy", ""),
+            "warning_id": warning_id,
+            "issued_at": issued,
+            "due_at": due,
+            "status": "pending",
+            "acknowledged_at": None,
+            "acknowledged_by": None,
+            "ack_note": None,
+            "late": False,
+            "escalated_from": escalated_from,
+            "limit_seconds": limit.total_seconds(),
+            "escalation_chain": chain,
+            "reminder_fractions": fractions,
+            "next_reminder_at": domain.next_reminder(issued, due, fractions, after=now)
             if due
             else None,
-            reminders_sent=0,
-            summary=summary,
-            drill=bool(warning.get("drill")),
-            created_at=now,
-        )
-        session.add(notification)
-        await self._queue(session, notification, "notice", now)
-        self._announce(session, notification, "sent")
+            "reminders_sent": 0,
+            "summary": summary,
+            "drill": bool(warning.get("drill")),
+            "created_at": now,
+        }
+        insert_at_commit(session, Notification, notification)
+        await self._queue(session, notification["id"], body_id, "notice", now)
+        self._announce(session, self.to_out(notification), "sent")
         return notification
 
     async def _queue(
-        self, session: AsyncSession, notification: Notification, purpose: str, now: dt.datetime
+        self,
+        session: AsyncSession,
+        notification_id: str,
+        body_id: str,
+        purpose: str,
+        now: dt.datetime,
     ) -> None:
-        await self._read_channels(session, {notification.body_id})
-        for channel in _known(session).channels[notification.body_id]:
-            session.add(
-                Delivery(
-                    notification_id=notification.id,
-                    purpose=purpose,
-                    channel=channel.type,
-                    channel_id=channel.id,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    last_error=None,
-                    created_at=now,
-                    sent_at=None,
-                )
+        await self._read_channels(session, {body_id})
+        for channel in _known(session).channels[body_id]:
+            insert_at_commit(
+                session,
+                Delivery,
+                {
+                    "notification_id": notification_id,
+                    "purpose": purpose,
+                    "channel": channel.type,
+                    "channel_id": channel.id,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "last_error": None,
+                    "created_at": now,
+                    "sent_at": None,
+                },
             )
 
     async def _read_channels(self, session: AsyncSession, body_ids: set[str]) -> None:
@@ -338,7 +347,8 @@ class Notifier:
         assert notification.due_at is not None
         insert_at_commit(session, LateReport, _late_report(notification, now, acknowledged=False))
         OVERDUE.labels(notification.jurisdiction).inc()
-        self._announce(session, notification, "overdue")
+        out = self.to_out(notification)
+        self._announce(session, out, "overdue")
         up = domain.escalate_to(notification.escalation_chain)
         if up is None:
             return  # the top of the chain: recorded as late, nowhere higher to go
@@ -365,9 +375,9 @@ class Notifier:
             ESCALATIONS.labels(notification.jurisdiction).inc()
             self._announce(
                 session,
-                notification,
+                out,
                 "escalated",
-                extra={"escalated_to": escalated.id, "to_body_id": body_id},
+                extra={"escalated_to": escalated["id"], "to_body_id": body_id},
             )
 
     async def send_reminders(self, *, limit: int = 200) -> int:
@@ -391,8 +401,8 @@ class Notifier:
                     notification.reminder_fractions,
                     after=now,
                 )
-                await self._queue(session, notification, "reminder", now)
-                self._announce(session, notification, "reminded")
+                await self._queue(session, notification.id, notification.body_id, "reminder", now)
+                self._announce(session, self.to_out(notification), "reminded")
         return len(rows)
 
     # ------------------------------------------------------------------------ delivering
@@ -476,7 +486,7 @@ class Notifier:
                 assert notification is not None
                 self._announce(
                     session,
-                    notification,
+                    self.to_out(notification),
                     "delivered",
                     extra={"channel": delivery.channel, "purpose": delivery.purpose},
                 )
@@ -712,32 +722,15 @@ class Notifier:
 
     # --------------------------------------------------------------------------- helpers
 
-    def to_out(self, n: Notification) -> NotificationOut:
-        """Render a notification for the API and the events."""
-        return NotificationOut(
-            id=n.id,
-            incident_id=n.incident_id,
-            jurisdiction=n.jurisdiction,
-            body_id=n.body_id,
-            kind=n.kind,
-            level=n.level,
-            level_label=n.level_label,
-            issued_at=n.issued_at,
-            due_at=n.due_at,
-            status=n.status,
-            acknowledged_at=n.acknowledged_at,
-            acknowledged_by=n.acknowledged_by,
-            late=n.late,
-            escalated_from=n.escalated_from,
-            escalation_chain=n.escalation_chain,
-            reminders_sent=n.reminders_sent,
-            drill=n.drill,
-        )
+    def to_out(self, n: Notification | Mapping[str, Any]) -> NotificationOut:
+        """Render a notification (a row read, or one made in this transaction) for the API
+        and the events."""
+        return NotificationOut.model_validate(n, from_attributes=True)
 
     def _announce(
         self,
         session: AsyncSession,
-        notification: Notification,
+        notification: NotificationOut,
         kind: str,
         *,
         extra: dict[str, Any] | None = None,
@@ -745,7 +738,7 @@ class Notifier:
         data = {
             "kind": kind,
             "incident_id": notification.incident_id,
-            "notification": self.to_out(notification).model_dump(mode="json"),
+            "notification": notification,  # serialised with the event, as the API shows it
             **(extra or {}),
         }
         self.outbox.add(

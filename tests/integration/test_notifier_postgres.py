@@ -220,3 +220,44 @@ async def test_a_batch_of_warnings_reads_what_it_needs_in_two_statements(pg_url:
         assert await count(notifier, select(func.count()).select_from(Delivery)) == 80
     finally:
         await runtime.engine.dispose()
+
+
+async def test_a_warning_and_its_reassessment_in_one_batch_leave_nothing_pending(
+    pg_url: str,
+) -> None:
+    # The warning's notification and its deliveries are written at commit; the assessment that
+    # follows in the same batch must still find them, and close them.
+    runtime = Runtime.from_settings(make_settings(database_url=pg_url))
+    await truncate_all(runtime)
+    notifier = build_notifier(runtime)
+    try:
+        zhushan = "xuanen.zhushan.tripartite"
+        await notifier.set_channels(zhushan, [ChannelIn(type="sms", target="13800138000")])
+        first = warning(issued_ago=dt.timedelta(0), limit=dt.timedelta(hours=6))
+        lifted = {
+            "incident": first["incident"],
+            "warning": {
+                "level": None,
+                "issued_at": dt.datetime.now(dt.UTC).isoformat(),
+                "by_assessment": True,
+            },
+        }
+        events = [
+            new_event(service="grading", type_=INCIDENT_WARNING, data=data, key="k")
+            for data in (first, lifted)
+        ]
+        runner = runtime.runner(consumers(notifier)[0], notifier.outbox)
+        await runner.process_batch(
+            [Delivered(INCIDENT_WARNING, "k", e.to_bytes(), 0, n) for n, e in enumerate(events)]
+        )
+
+        async with runtime.sessionmaker() as session:
+            made = (await session.execute(select(Notification))).scalars().all()
+            notices = await session.scalar(
+                select(func.count()).select_from(Delivery).where(Delivery.purpose == "notice")
+            )
+        assert [(n.status, n.acknowledged_by) for n in made] == [("acknowledged", "assessment")]
+        assert notices == 1  # the notice was queued: sent or not, it is history
+        assert await notifier.fire_deadlines() == 0
+    finally:
+        await runtime.engine.dispose()
