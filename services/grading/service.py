@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.auth import Principal, Role
 from libs.common.clock import Clock
-from libs.common.db import insert_at_commit, lock
+from libs.common.db import insert_at_commit, insert_now, lock
 from libs.common.events import INCIDENT_WARNING, new_event
 from libs.common.jurisdictions import Registry
 from libs.common.outbox import Outbox
@@ -135,14 +135,16 @@ class Grading:
             _store_figures(incident, merge(_figures_of_incident(incident), figures))
         incident.last_report_at = now
         incident.updated_at = now
-        session.add(
-            IncidentReport(
-                report_id=report["id"],
-                incident_id=incident.id,
-                source=report["source"],
-                received_at=now,
-                figures=_figure_dict(figures),
-            )
+        insert_at_commit(
+            session,
+            IncidentReport,
+            {
+                "report_id": report["id"],
+                "incident_id": incident.id,
+                "source": report["source"],
+                "received_at": now,
+                "figures": _figure_dict(figures),
+            },
         )
         written.placed.add(report["id"])
         if incident.id in written.reports:
@@ -620,7 +622,8 @@ class Grading:
             await self._read_reports(session, [incident.id])
             known = _written(session).reports[incident.id]
             report_ids = [report_id for _, report_id in sorted(known)]
-        else:  # a cluster's reports are its members'
+        else:  # a cluster's reports are its members', some perhaps placed in this transaction
+            await insert_now(session)
             report_ids = list(
                 await session.scalars(
                     select(IncidentReport.report_id)
@@ -769,8 +772,8 @@ class Grading:
         by_assessment: bool = False,
     ) -> None:
         """Write `incident.warning` (a new or changed level) or an update, through the outbox."""
-        out = await self.to_out(session, incident)
-        data: dict[str, Any] = {"incident": out.model_dump(mode="json"), "warning": None}
+        out = await self.to_out(session, incident)  # serialised with the event
+        data: dict[str, Any] = {"incident": out, "warning": None}
         if warning:
             data["warning"] = self._warning(incident, previous)
             # A level set (or lifted) by the leading group replaces what was issued before:
