@@ -18,21 +18,24 @@ log = logging.getLogger(__name__)
 
 
 def deadline_clock(
-    notifier: Notifier, *, poll_seconds: float
+    notifier: Notifier, *, poll_seconds: float, gauge_seconds: float = 10.0
 ) -> Callable[[], Coroutine[Any, Any, None]]:
     """The loop that fires deadlines and reminders, and keeps the gauges current."""
 
     async def run() -> None:
-        ticks = 0
+        loop = asyncio.get_running_loop()
+        gauges_due = loop.time()
         while True:
             try:
                 fired = await notifier.fire_deadlines()
                 reminded = await notifier.send_reminders()
-                if ticks % 10 == 0:
+                # By the clock, not by the turn: a busy clock turns many times a second, and
+                # counting scans every notification.
+                if loop.time() >= gauges_due:
                     counts = await notifier.counts()
                     for status in ("pending", "acknowledged", "overdue"):
                         NOTIFICATIONS.labels(status).set(counts.get(status, 0))
-                ticks += 1
+                    gauges_due = loop.time() + gauge_seconds
                 if fired or reminded:
                     continue  # there may be more due right now
             except asyncio.CancelledError:
