@@ -13,12 +13,12 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy import Table, delete, func, insert, or_, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -68,6 +68,10 @@ class EventBus(Protocol):
     async def ping(self) -> None: ...
     def subscribe(self, *, group: str, topics: Sequence[str]) -> Subscription: ...
 
+
+# The in-process bus's log, as a Table: a Core executemany is compiled once (see
+# libs.common.db.insert_at_commit).
+_LOG = cast(Table, BusMessage.__table__)
 
 # CloudEvents Kafka binding, structured mode: the whole event is the value.
 _STRUCTURED = [("content-type", CONTENT_TYPE.encode())]
@@ -250,10 +254,10 @@ class InProcessBus:
         topics = {m.topic for m in messages}
         if session is None:
             async with self.sessionmaker.begin() as own:
-                await own.execute(insert(BusMessage), rows)
+                await own.execute(insert(_LOG), rows)
             self._wake(topics)
         else:
-            await session.execute(insert(BusMessage), rows)
+            await session.execute(insert(_LOG), rows)
             sa_event.listen(
                 session.sync_session, "after_commit", lambda _s: self._wake(topics), once=True
             )
@@ -325,10 +329,15 @@ class _InProcessSubscription:
                 .order_by(BusMessage.id)
                 .limit(self.batch_size)
             )
-            return [
+            delivered = [
                 Delivered(topic=m.topic, key=m.key, value=m.payload, partition=0, offset=m.id)
                 for m in rows.scalars()
             ]
+        # Like a Kafka consumer's position: the next fetch goes on from here, whether or not
+        # this one is committed (a subscription started anew begins at the committed one).
+        for message in delivered:
+            self._positions[message.topic] = max(self._positions[message.topic], message.offset)
+        return delivered
 
     async def commit(self, messages: Sequence[Delivered]) -> None:
         latest: dict[str, int] = {}
@@ -359,7 +368,6 @@ class _InProcessSubscription:
                         BusMessage.created_at < cutoff,
                     )
                 )
-        self._positions.update(latest)
 
     async def stop(self) -> None:
         self.bus._unsubscribe(self.wake)

@@ -86,6 +86,8 @@ class ConsumerRunner:
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
         outage_retry_seconds: float = 1.0,
+        linger_seconds: float = 0.0,
+        few: int = 50,
     ) -> None:
         self.consumer = consumer
         self._bus = bus
@@ -94,6 +96,8 @@ class ConsumerRunner:
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
         self._outage_retry = outage_retry_seconds
+        self._linger = linger_seconds
+        self._few = few
         dialect = sessionmaker.kw["bind"].dialect.name
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         processed = cast(Table, ProcessedEvent.__table__)
@@ -133,6 +137,12 @@ class ConsumerRunner:
             messages = await _retry_outage(
                 functools.partial(subscription.fetch, 0.5), what="fetch events"
             )
+            if 0 < len(messages) < self._few and self._linger:
+                # A few events: those of the next moment join them, in one transaction.
+                await asyncio.sleep(self._linger)
+                messages += await _retry_outage(
+                    functools.partial(subscription.fetch, 0), what="fetch events"
+                )
             await self.process_batch(messages)
             await _retry_outage(
                 functools.partial(subscription.commit, messages), what="commit offsets"

@@ -46,12 +46,14 @@ class Outbox:
         sessionmaker: async_sessionmaker[AsyncSession],
         bus: EventBus,
         poll_seconds: float = 0.5,
+        linger_seconds: float = 0.0,
         batch_size: int = 500,
     ) -> None:
         self.producer = producer
         self._sessionmaker = sessionmaker
         self._bus = bus
         self._poll_seconds = poll_seconds
+        self._linger_seconds = linger_seconds
         self._batch_size = batch_size
         self._wake = asyncio.Event()
 
@@ -129,6 +131,9 @@ class Outbox:
             if relayed < self._batch_size:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                if self._wake.is_set() and self._linger_seconds:
+                    # A commit woke the relay: let the commits of the next moment join it.
+                    await asyncio.sleep(self._linger_seconds)
 
     async def pending(self) -> int:
         """Count this producer's events not yet relayed."""

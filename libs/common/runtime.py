@@ -78,6 +78,7 @@ class Runtime:
             sessionmaker=self.sessionmaker,
             bus=self.bus,
             poll_seconds=self.settings.outbox_poll_seconds,
+            linger_seconds=self.settings.batch_linger_seconds,
         )
 
     def runner(self, consumer: Consumer, outbox: Outbox) -> ConsumerRunner:
@@ -89,6 +90,7 @@ class Runtime:
             outbox=outbox,
             max_attempts=self.settings.consumer_max_attempts,
             backoff_seconds=self.settings.consumer_backoff_seconds,
+            linger_seconds=self.settings.batch_linger_seconds,
         )
 
     async def check_ready(self) -> dict[str, str]:

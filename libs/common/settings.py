@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # Where the embedded default keeps its generated secret key; ignored when SECRET_KEY is set.
     var_dir: Path = Path("var")
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    # How long a relay or a consumer that found only a few events waits for more, so that the
+    # events of the next moments share its transaction (latency for fewer transactions).
+    batch_linger_seconds: float = Field(default=0.01, ge=0, le=1)
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_seconds: float = Field(default=0.2, ge=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

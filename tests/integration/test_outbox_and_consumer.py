@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -291,23 +292,26 @@ async def test_in_process_bus_resumes_from_the_committed_position(runtime: Runti
     await sub.start()
     first = await sub.fetch(timeout=1)
     assert [m.value for m in first] == [b"m0", b"m1", b"m2", b"m3", b"m4"]
+    # Like a Kafka consumer's position, the next fetch goes on after the last, committed or not.
+    await bus.publish([Outgoing("laborwatch.t.v1", "k", b"m5")])
+    assert [m.value for m in await sub.fetch(timeout=1)] == [b"m5"]
     await sub.commit(first[:3])
     await sub.stop()
 
     again = bus.subscribe(group="g", topics=["laborwatch.t.v1"])
     await again.start()
     rest = await again.fetch(timeout=1)
-    assert [m.value for m in rest] == [b"m3", b"m4"]
+    assert [m.value for m in rest] == [b"m3", b"m4", b"m5"]
     await again.commit(rest)
     other_group = bus.subscribe(group="h", topics=["laborwatch.t.v1"])
     await other_group.start()
-    assert len(await other_group.fetch(timeout=1)) == 5
+    assert len(await other_group.fetch(timeout=1)) == 6
 
     waiting = asyncio.create_task(again.fetch(timeout=5))
     await asyncio.sleep(0.05)
-    await bus.publish([Outgoing("laborwatch.t.v1", "k", b"m5")])
+    await bus.publish([Outgoing("laborwatch.t.v1", "k", b"m6")])
     woken = await asyncio.wait_for(waiting, 2)  # woken by the publish, not by the timeout
-    assert [m.value for m in woken] == [b"m5"]
+    assert [m.value for m in woken] == [b"m6"]
 
 
 async def test_in_process_bus_drops_what_every_group_has_read(runtime: Runtime) -> None:
@@ -325,5 +329,72 @@ async def test_in_process_bus_drops_what_every_group_has_read(runtime: Runtime) 
         left = list(
             (await session.execute(select(BusMessage.payload).order_by(BusMessage.id))).scalars()
         )
-    assert left == [b"m3", b"m4"]  # the slow group has not read these yet
-    assert [m.value for m in await slow.fetch(timeout=1)] == [b"m3", b"m4"]
+    assert left == [b"m3", b"m4"]  # the slow group has not committed these yet
+    await slow.stop()
+    restarted = bus.subscribe(group="slow", topics=["laborwatch.t.v1"])
+    await restarted.start()
+    assert [m.value for m in await restarted.fetch(timeout=1)] == [b"m3", b"m4"]
+
+
+async def test_a_consumer_that_found_few_events_waits_a_moment_for_more(
+    runtime: Runtime,
+) -> None:
+    batches: list[list[int]] = []
+
+    async def apply(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
+        batches.append([e.data["n"] for e in events])
+
+    def events(*ns: int) -> list[Outgoing]:
+        made = [new_event(service="t", type_="t", data={"n": n}, key="k") for n in ns]
+        return [Outgoing("laborwatch.linger.v1", "k", e.to_bytes()) for e in made]
+
+    runner = ConsumerRunner(
+        Consumer("test.linger", ("laborwatch.linger.v1",), apply),
+        bus=runtime.bus,
+        sessionmaker=runtime.sessionmaker,
+        outbox=runtime.outbox("t"),
+        linger_seconds=0.5,
+    )
+    await runtime.bus.publish(events(1))
+    task = asyncio.create_task(runner.run())
+    await asyncio.sleep(0.2)  # the first event is fetched; the runner lingers
+    await runtime.bus.publish(events(2, 3))
+    for _ in range(100):
+        if sum(map(len, batches)) == 3:
+            break
+        await asyncio.sleep(0.05)
+    runner.stop()
+    await asyncio.wait_for(task, 5)
+    assert batches == [[1, 2, 3]]  # one transaction for the first event and the next moment's
+
+
+async def test_a_woken_relay_waits_a_moment_for_the_next_commits(runtime: Runtime) -> None:
+    batches: list[int] = []
+
+    @dataclass
+    class CountingBus:
+        async def publish(
+            self, messages: Sequence[Outgoing], *, session: AsyncSession | None = None
+        ) -> None:
+            batches.append(len(messages))
+
+    outbox = Outbox(
+        producer="linger",
+        sessionmaker=runtime.sessionmaker,
+        bus=CountingBus(),  # type: ignore[arg-type]
+        poll_seconds=5,
+        linger_seconds=0.5,
+    )
+    relay = asyncio.create_task(outbox.run())
+    await asyncio.sleep(0.1)  # the relay found nothing and waits to be woken
+    await fill_outbox(runtime, outbox, 2)  # wakes it
+    await asyncio.sleep(0.1)
+    await fill_outbox(runtime, outbox, 3)  # commits while it lingers
+    for _ in range(100):
+        if sum(batches) == 5:
+            break
+        await asyncio.sleep(0.05)
+    relay.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await relay
+    assert batches == [5]
