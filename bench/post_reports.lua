@@ -1,6 +1,24 @@
 -- wrk script: POST realistic reports, each with its own source_ref and enterprise.
--- Environment: LW_KEY (API key), LW_RUN (a run id), LW_DELAY_MS (pause per connection
--- between requests: a fixed offered load of connections × 1000 / delay per second).
+-- Environment: LW_KEY (API key), LW_RUN (a run id), LW_RATE (requests per second offered
+-- by all threads together; unset or 0: as fast as the connections go), LW_THREADS (wrk's -t).
+--
+-- With LW_RATE, each thread sends on a fixed schedule: a connection that is ready waits for
+-- the thread's next free slot. The offered rate then holds whatever the latency, as long as
+-- some connection is free; if none is, the schedule slips and the rate reached is lower, which
+-- the results say (requests / duration).
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } lw_timespec;
+int clock_gettime(int clk_id, lw_timespec *tp);
+]]
+local CLOCK_MONOTONIC = 1
+local ts = ffi.new("lw_timespec")
+
+local function now_ms()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+
 local threads = {}
 local next_id = 0
 
@@ -14,7 +32,10 @@ function init(args)
   tid = tid or 0
   counter = 0
   run = os.getenv("LW_RUN") or "bench"
-  delay_ms = tonumber(os.getenv("LW_DELAY_MS") or "0")
+  local rate = tonumber(os.getenv("LW_RATE") or "0")
+  local nthreads = tonumber(os.getenv("LW_THREADS") or "1")
+  interval_ms = rate > 0 and (1000 * nthreads / rate) or 0
+  next_slot = now_ms()
   headers = {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. (os.getenv("LW_KEY") or ""),
@@ -22,7 +43,13 @@ function init(args)
 end
 
 function delay()
-  return delay_ms
+  if interval_ms == 0 then
+    return 0
+  end
+  local now = now_ms()
+  local slot = math.max(next_slot, now)  -- no catching up in a burst after a slip
+  next_slot = slot + interval_ms
+  return math.floor(slot - now)
 end
 
 function request()
