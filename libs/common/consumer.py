@@ -183,7 +183,7 @@ class ConsumerRunner:
 
     async def _apply_all(self, events: Sequence[CloudEvent]) -> int:
         async with self._sessionmaker.begin() as session:
-            ids = dict.fromkeys(e.id for e in events)
+            ids = list(dict.fromkeys(e.id for e in events))
             # An executemany (batched into multi-row INSERTs by SQLAlchemy), not one statement
             # with a VALUES row per event: that would be compiled anew for every batch.
             claimed = set(
