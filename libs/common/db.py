@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import DateTime, MetaData, Select, Table, event, insert
+from sqlalchemy import DateTime, Insert, MetaData, Select, Table, event, insert
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -127,10 +128,16 @@ def _insert_pending(session: Session) -> None:
     pending: dict[type[Base], list[dict[str, Any]]] = session.info[_AT_COMMIT]
     session.flush()
     for table, rows in pending.items():
-        # The Table, not the mapped class: a Core executemany, compiled once and cached (the
-        # ORM's bulk insert of the class compiles its statement anew every time).
-        session.execute(insert(cast(Table, table.__table__)), rows)  # in order: ids follow the list
+        session.execute(_insert_of(table), rows)  # in order: ids follow the list
     pending.clear()
+
+
+@functools.cache
+def _insert_of(table: type[Base]) -> Insert:
+    """The INSERT of a table's rows: a Core executemany against the `Table`, not the mapped
+    class (whose ORM bulk insert is compiled anew on every call); one statement object per
+    table, so that even its cache key is computed once."""
+    return insert(cast(Table, table.__table__))
 
 
 def _drop_pending(session: Session) -> None:
