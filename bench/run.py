@@ -226,36 +226,48 @@ def measure_e2e(server: dict[str, Any], *, seconds: int, rate: int) -> dict[str,
 _BACKLOG = """
     SELECT (SELECT count(*) FROM intake_reports)
          - (SELECT count(*) FROM notifier_notifications WHERE kind = 'responsible')"""
+# Events not yet relayed, and events applied: the pipeline is quiet when the first is 0 and the
+# second stops growing (grading still records the notifier's events after the notifications).
+_ACTIVITY = "SELECT (SELECT count(*) FROM outbox), (SELECT count(*) FROM processed_events)"
 
 
-def backlog(server: dict[str, Any]) -> int:
-    """Accepted reports not yet notified (every bench report warns, on an enterprise of its
-    own, so each makes exactly one responsible notification)."""
+def query(server: dict[str, Any], sql: str) -> tuple[int, ...]:
+    """One row of counts from the server's database."""
     if "pg" in server:
 
-        async def count() -> int:
+        async def fetch() -> tuple[int, ...]:
             conn = await asyncpg.connect(server["pg"])
             try:
-                return int(await conn.fetchval(_BACKLOG))
+                return tuple(int(v) for v in await conn.fetchrow(sql))
             finally:
                 await conn.close()
 
-        return asyncio.run(count())
+        return asyncio.run(fetch())
     import sqlite3
 
     with sqlite3.connect(server["sqlite"]) as conn:
-        return int(conn.execute(_BACKLOG).fetchone()[0])
+        return tuple(int(v) for v in conn.execute(sql).fetchone())
 
 
 def drain(server: dict[str, Any], *, timeout: float = 900) -> dict[str, Any]:
-    """Wait until the pipeline has caught up with what was accepted; say how long it took."""
+    """Wait until the pipeline has caught up with what was accepted, and is quiet; say how long
+    the catching up took (every bench report warns, on an enterprise of its own, so each makes
+    exactly one responsible notification)."""
     start = time.monotonic()
-    left = backlog(server)
+    (left,) = query(server, _BACKLOG)
     first = left
     while left > 0 and time.monotonic() - start < timeout:
         time.sleep(1)
-        left = backlog(server)
-    return {"backlog": first, "seconds": time.monotonic() - start, "left": left}
+        (left,) = query(server, _BACKLOG)
+    caught_up = time.monotonic() - start
+    before = None
+    while time.monotonic() - start < timeout:
+        now = query(server, _ACTIVITY)
+        if now[0] == 0 and now == before:
+            break
+        before = now
+        time.sleep(1)
+    return {"backlog": first, "seconds": caught_up, "left": left}
 
 
 # --------------------------------------------------------------------------------- floors
