@@ -38,10 +38,9 @@ class CloudEvent(BaseModel):
     data: dict[str, Any]
 
     def to_bytes(self) -> bytes:
-        """Serialise to structured-mode JSON: the envelope without its unset attributes, the
-        data as it is (a model in it is serialised as the API shows it)."""
-        unset = {name for name, value in self if value is None}
-        return to_json(self, exclude=unset)
+        """Serialise to structured-mode JSON, without the envelope's unset attributes (`data`
+        is plain JSON values, kept as they are, nulls included)."""
+        return to_json(self, exclude_none=True)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> CloudEvent:

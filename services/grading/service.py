@@ -772,8 +772,8 @@ class Grading:
         by_assessment: bool = False,
     ) -> None:
         """Write `incident.warning` (a new or changed level) or an update, through the outbox."""
-        out = await self.to_out(session, incident)  # serialised with the event
-        data: dict[str, Any] = {"incident": out, "warning": None}
+        out = await self.to_out(session, incident)
+        data: dict[str, Any] = {"incident": out.model_dump(mode="json"), "warning": None}
         if warning:
             data["warning"] = self._warning(incident, previous)
             # A level set (or lifted) by the leading group replaces what was issued before:

@@ -738,7 +738,7 @@ class Notifier:
         data = {
             "kind": kind,
             "incident_id": notification.incident_id,
-            "notification": notification,  # serialised with the event, as the API shows it
+            "notification": notification.model_dump(mode="json"),
             **(extra or {}),
         }
         self.outbox.add(

@@ -90,6 +90,12 @@ def test_absent_optional_attributes_are_left_out() -> None:
     assert None not in parsed.values()
 
 
+def test_the_data_keeps_its_nulls() -> None:
+    data = {"warning": None, "incident": {"level": None, "reasons": []}}
+    event = new_event(service="grading", type_=INCIDENT_WARNING, data=data, key="k")
+    assert json.loads(event.to_bytes())["data"] == data
+
+
 def test_the_official_sdk_reads_our_bytes() -> None:
     event = an_event()
     sdk = JSONFormat().read(None, event.to_bytes())
