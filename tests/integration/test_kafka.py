@@ -11,9 +11,11 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 from cloudevents.core.formats.json import JSONFormat
 from sqlalchemy import func, select
 
+from libs.common.bus import KafkaBus, Outgoing
 from libs.common.events import (
     INCIDENT_WARNING,
     NOTIFICATION,
@@ -344,3 +346,34 @@ async def test_drill_a_warning_nobody_acknowledges_climbs_to_the_top(
 
         await eventually(timeline_complete, timeout=30)
         assert "level_raised" in timeline
+
+
+async def test_a_published_batch_keeps_each_keys_order_and_kafkas_partitions(
+    broker: Broker,
+) -> None:
+    bus = KafkaBus(broker.bootstrap)
+    keys = [f"changchun:{uuid.uuid4().hex[:8]}" for _ in range(12)]
+    # Enough, and large enough, for several record batches per partition.
+    messages = [
+        Outgoing(REPORT_RECEIVED, keys[n % len(keys)], orjson.dumps({"n": n, "pad": "x" * 900}))
+        for n in range(600)
+    ]
+    await bus.start()
+    try:
+        await bus.publish(messages[:1])
+        await bus.publish(messages[1:])
+    finally:
+        await bus.stop()
+
+    records = await read_topic(broker.bootstrap, REPORT_RECEIVED, until=lambda rs: len(rs) >= 600)
+    assert len(records) == 600
+    partitions = sorted({r.partition for r in records})
+    for key in keys:
+        mine = [r for r in records if r.key == key.encode()]
+        assert [orjson.loads(r.value)["n"] for r in mine] == list(
+            range(keys.index(key), 600, len(keys))
+        )
+        expected = DefaultPartitioner()(key.encode(), list(range(bus.partitions)), [])
+        assert {r.partition for r in mine} == {expected}
+        assert dict(mine[0].headers)["content-type"] == b"application/cloudevents+json"
+    assert len(partitions) > 1
