@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import orjson
 import pytest
@@ -91,7 +92,7 @@ def test_absent_optional_attributes_are_left_out() -> None:
 
 
 def test_the_data_keeps_its_nulls() -> None:
-    data = {"warning": None, "incident": {"level": None, "reasons": []}}
+    data: dict[str, Any] = {"warning": None, "incident": {"level": None, "reasons": []}}
     event = new_event(service="grading", type_=INCIDENT_WARNING, data=data, key="k")
     assert json.loads(event.to_bytes())["data"] == data
 
