@@ -114,6 +114,11 @@ class KafkaBus:
     partitions: int = 3
     replication_factor: int = 1
     request_timeout_ms: int = 10_000
+    # How long the broker may hold a fetch that found nothing new. Apache Kafka answers as soon
+    # as data comes, but some Kafka-protocol brokers (Tansu among them) hold the fetch for the
+    # whole time regardless, and each hop of an event would wait for it (500 ms, aiokafka's
+    # default); a shorter wait costs only a few more idle fetches a second.
+    fetch_max_wait_ms: int = 100
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     _partitioner: KeyPartitioner = field(default_factory=lambda: KeyPartitioner(), init=False)
@@ -205,7 +210,9 @@ class KafkaBus:
 
     def subscribe(self, *, group: str, topics: Sequence[str]) -> Subscription:
         """Join a consumer group on the topics; offsets are committed only by `commit`."""
-        return _KafkaSubscription(self.bootstrap_servers, group, tuple(topics))
+        return _KafkaSubscription(
+            self.bootstrap_servers, group, tuple(topics), self.fetch_max_wait_ms
+        )
 
 
 @dataclass
@@ -213,6 +220,7 @@ class _KafkaSubscription:
     bootstrap_servers: str
     group: str
     topics: tuple[str, ...]
+    fetch_max_wait_ms: int
     _consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
@@ -223,6 +231,7 @@ class _KafkaSubscription:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=200,
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
         )
         await consumer.start()
         self._consumer = consumer
