@@ -87,7 +87,7 @@ class ConsumerRunner:
         backoff_seconds: float = 0.2,
         outage_retry_seconds: float = 1.0,
         linger_seconds: float = 0.0,
-        few: int = 50,
+        few: int = 50,  # a fetch of fewer events than this lingers for more
     ) -> None:
         self.consumer = consumer
         self._bus = bus
