@@ -121,7 +121,7 @@ class KafkaBus:
     fetch_max_wait_ms: int = 100
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
-    _partitioner: KeyPartitioner = field(default_factory=lambda: KeyPartitioner(), init=False)
+    _partitioner: KeyPartitioner = field(default_factory=KeyPartitioner, init=False)
 
     async def start(self) -> None:
         """Create the contract's topics if missing and start the producer."""
@@ -188,15 +188,13 @@ class KafkaBus:
             key = m.key.encode() if m.key is not None else None
             where = (m.topic, self._partitioner(key, partitions[m.topic], partitions[m.topic]))
             batch = batches.get(where)
-            if (
-                batch is None
-                or batch.append(key=key, value=m.value, timestamp=None, headers=_STRUCTURED) is None
-            ):
-                if batch is not None:  # full: on its way, and a new one for what follows
-                    sent.append(await producer.send_batch(batch, where[0], partition=where[1]))
-                batch = batches[where] = producer.create_batch()
-                added = batch.append(key=key, value=m.value, timestamp=None, headers=_STRUCTURED)
-                assert added is not None  # an empty batch takes any one message
+            if batch is not None and _added(batch, key, m.value):
+                continue
+            if batch is not None:  # full: on its way, and a new one for what follows
+                sent.append(await producer.send_batch(batch, where[0], partition=where[1]))
+            batch = batches[where] = producer.create_batch()
+            if not _added(batch, key, m.value):
+                raise AssertionError("an empty record batch takes any one message")
         for (topic, partition), batch in batches.items():
             sent.append(await producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*sent)
@@ -213,6 +211,11 @@ class KafkaBus:
         return _KafkaSubscription(
             self.bootstrap_servers, group, tuple(topics), self.fetch_max_wait_ms
         )
+
+
+def _added(batch: Any, key: bytes | None, value: bytes) -> bool:
+    """Append a message to a record batch; say whether it fitted."""
+    return batch.append(key=key, value=value, timestamp=None, headers=_STRUCTURED) is not None
 
 
 @dataclass
