@@ -48,10 +48,16 @@ class Principal:
     role: Role
     jurisdiction: str | None
     body_id: str | None
+    # The body's region (a township's body) and whether it is outside the bureau (external):
+    # both narrow what a responder reads (libs.common.access).
+    region: str | None = None
+    external: bool = False
 
-    def may_read(self, jurisdiction: str) -> bool:
-        """Say whether the caller may read a jurisdiction's data."""
-        return self.role is Role.ADMIN or self.jurisdiction in (None, jurisdiction)
+    @property
+    def actor(self) -> str:
+        """Who acted, as timelines and acknowledgements record it: the key or user, and the
+        body it acts for."""
+        return f"{self.name} ({self.body_id})" if self.body_id else self.name
 
 
 def hash_key(key: str) -> str:
@@ -203,18 +209,22 @@ async def authenticate(
         raise Problem(401, "an API key is required: Authorization: Bearer <key>", headers=challenge)
     runtime = request.app.state.runtime
     key_hash = hash_key(credentials.credentials)
+    registry: Registry = runtime.registry
 
     async def load() -> Principal | None:
         async with runtime.sessionmaker() as session:
             row = await session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
         if row is None or row.revoked_at is not None:
             return None
+        found = registry.body(row.body_id) if row.body_id else None
         return Principal(
             key_id=row.id,
             name=row.name,
             role=Role(row.role),
             jurisdiction=row.jurisdiction,
             body_id=row.body_id,
+            region=found[1].region if found else None,
+            external=found[1].external if found else False,
         )
 
     principal: Principal | None = await runtime.keys.resolve(key_hash, load)

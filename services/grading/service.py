@@ -14,6 +14,7 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.common.access import Item, may_read
 from libs.common.auth import Principal, Role
 from libs.common.clock import Clock
 from libs.common.db import insert_at_commit, insert_now, lock
@@ -561,7 +562,9 @@ class Grading:
         """Return an incident with its timeline, if the caller may see it."""
         async with self.sessionmaker() as session:
             incident = await session.get(Incident, incident_id)
-            if incident is None or not principal.may_read(incident.jurisdiction):
+            if incident is None or not may_read(
+                principal, Item(incident.jurisdiction, regions=incident.regions)
+            ):
                 raise Problem(404, f"no incident {incident_id}")
             entries = list(
                 (
@@ -694,7 +697,9 @@ class Grading:
         query = select(Incident).where(Incident.id == incident_id)
         query = lock(query, session)
         incident: Incident | None = await session.scalar(query)
-        if incident is None or not principal.may_read(incident.jurisdiction):
+        if incident is None or not may_read(
+            principal, Item(incident.jurisdiction, regions=incident.regions)
+        ):
             raise Problem(404, f"no incident {incident_id}")
         return incident
 

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from libs.common.access import reads_jurisdiction
 from libs.common.auth import CurrentPrincipal, Principal, Role, require
 from libs.common.http import json_response, parse_json, require_json
 from libs.common.problems import Problem, problem_responses
@@ -227,7 +228,7 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
                 bodies=[BodyOut(**b.model_dump()) for b in j.bodies],
             )
             for j in intake.registry
-            if principal.may_read(j.id)
+            if reads_jurisdiction(principal, j.id)
         ]
         return JurisdictionList(items=items)
 

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.common.access import Item, may_read
 from libs.common.auth import Principal, Role
 from libs.common.db import insert_at_commit
 from libs.common.enterprise import normalise_enterprise_name
@@ -547,7 +548,14 @@ def report_event_data(row: ReportRow) -> dict[str, Any]:
 def _may_see(principal: Principal, row: ReportRow) -> bool:
     if principal.role is Role.REPORTER:
         return bool(row["submitted_by"] == principal.key_id)
-    return principal.may_read(row["jurisdiction"])
+    return may_read(
+        principal,
+        Item(
+            row["jurisdiction"],
+            regions=[row["region"], *row["affected_regions"]],
+            submitted_by=row["submitted_by"],
+        ),
+    )
 
 
 def _redacted(text: str | None) -> str | None:

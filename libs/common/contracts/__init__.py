@@ -1,0 +1,40 @@
+"""The published language: one pydantic model per event type and version.
+
+Every publisher builds its events from these models and every consumer reads them back
+through the same models, so a field renamed on one side fails a test, not a consumer in
+production. Fields are required unless the contract says they may be absent; a consumer
+ignores fields it does not know (a newer publisher may add some).
+"""
+
+from libs.common.contracts.base import EventData, partition_key
+from libs.common.contracts.incidents import (
+    BodyRef,
+    EnterpriseRef,
+    IncidentData,
+    IncidentUpdated,
+    IncidentWarning,
+    WarningData,
+)
+from libs.common.contracts.notifications import (
+    Acknowledgement,
+    NotificationData,
+    NotificationEvent,
+)
+from libs.common.contracts.reports import ReportData, ReportReceived, ReportRevealed
+
+__all__ = [
+    "Acknowledgement",
+    "BodyRef",
+    "EnterpriseRef",
+    "EventData",
+    "IncidentData",
+    "IncidentUpdated",
+    "IncidentWarning",
+    "NotificationData",
+    "NotificationEvent",
+    "ReportData",
+    "ReportReceived",
+    "ReportRevealed",
+    "WarningData",
+    "partition_key",
+]

@@ -1,0 +1,124 @@
+"""Grading's events, on `laborwatch.incident.warning.v1`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from libs.common.contracts.base import EventData
+from libs.common.events import INCIDENT_WARNING
+
+INCIDENT_UPDATED = "laborwatch.incident.updated.v1"
+
+
+class BodyRef(BaseModel):
+    """A body, by id and name."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    body_id: str
+    name: str
+
+
+class EnterpriseRef(BaseModel):
+    """The employer a report or an incident is about."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str | None
+    credit_code: str | None
+    industry: str | None
+
+
+class IncidentData(BaseModel):
+    """An incident as grading shows it (every field of `GET /v1/incidents/{id}` but the
+    timeline)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    jurisdiction: str
+    policy: str
+    kind: Literal["single", "cluster"]
+    status: Literal["open", "closed"]
+    level: str | None
+    level_label: str | None
+    level_rank: int
+    provisional: bool
+    reasons: list[str]
+    routed_to: BodyRef | None
+    issued_at: dt.datetime | None
+    report_ids: list[str]
+    member_ids: list[str]
+    cluster_id: str | None
+    corroboration: int
+    sources: list[str]
+    enterprise: EnterpriseRef
+    category: str | None
+    categories: list[str]
+    region: str | None
+    regions: list[str]
+    workers_involved: int
+    amount_yuan: Decimal
+    terminations: int
+    collective_action: Literal["none", "possible", "occurred"]
+    extreme_individual: bool
+    potential_major_impact: bool
+    opened_at: dt.datetime
+    updated_at: dt.datetime
+    closed_at: dt.datetime | None = None
+    drill: bool
+
+
+class WarningData(BaseModel):
+    """A warning as issued: its level and, frozen, the limits and chain in force.
+
+    A lifted warning has `level: null` and `lifted: true`. `by_assessment` is true for a level
+    set or lifted by the leading group."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    level: str | None
+    level_label: str | None = None
+    level_rank: int = 0
+    previous_level: str | None
+    previous_level_rank: int = 0
+    policy: str
+    reasons: list[str]
+    routed_to: BodyRef | None = None
+    copies: list[BodyRef] = []
+    issued_at: dt.datetime | None
+    reporting_limit: str | None = None
+    reporting_limit_seconds: float | None = None
+    due_at: dt.datetime | None = None
+    escalation_chain: list[str] = []
+    drill: bool
+    by_assessment: bool = False
+    lifted: bool = False
+
+
+class IncidentWarning(EventData):
+    """`laborwatch.incident.warning.v1`: a warning was issued (a new or raised level, or one
+    set or lifted by assessment)."""
+
+    type_: ClassVar[str] = INCIDENT_WARNING
+    topic: ClassVar[str] = INCIDENT_WARNING
+    source_service: ClassVar[str] = "grading"
+
+    incident: IncidentData
+    warning: WarningData
+
+
+class IncidentUpdated(EventData):
+    """`laborwatch.incident.updated.v1`: an incident changed without a new warning (a report
+    joined, an assessment confirmed, it closed)."""
+
+    type_: ClassVar[str] = INCIDENT_UPDATED
+    topic: ClassVar[str] = INCIDENT_WARNING
+    source_service: ClassVar[str] = "grading"
+
+    incident: IncidentData
+    warning: None = None
