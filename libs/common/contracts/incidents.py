@@ -49,6 +49,8 @@ class IncidentData(BaseModel):
     level_rank: int
     provisional: bool
     reasons: list[str]
+    # The same reasons in Chinese, for people (messages, documents, the console).
+    reasons_zh: list[str] = []
     routed_to: BodyRef | None
     issued_at: dt.datetime | None
     report_ids: list[str]
@@ -70,6 +72,9 @@ class IncidentData(BaseModel):
     opened_at: dt.datetime
     updated_at: dt.datetime
     closed_at: dt.datetime | None = None
+    # Every body that holds a notification of it (responsible, copies, escalations): the
+    # access rule lets a township's or an external body's responder read what it was sent.
+    bodies: list[str] = []
     drill: bool
 
 
@@ -88,6 +93,7 @@ class WarningData(BaseModel):
     previous_level_rank: int = 0
     policy: str
     reasons: list[str]
+    reasons_zh: list[str] = []
     routed_to: BodyRef | None = None
     copies: list[BodyRef] = []
     issued_at: dt.datetime | None
