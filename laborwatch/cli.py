@@ -16,6 +16,7 @@ from laborwatch.migrate import upgrade
 from libs.common.auth import KeyError_, Role, create_key, has_admin, list_keys, revoke_key
 from libs.common.jurisdictions import RegistryError
 from libs.common.logs import configure_logging
+from libs.common.mode import ModeMismatch, fix_mode
 from libs.common.runtime import Runtime
 from libs.common.settings import Settings
 from services.grading.policy import PolicyError
@@ -70,7 +71,7 @@ def run(do_migrate: bool) -> None:
         upgrade(settings.database_url)
     runtime = _runtime(settings)
     app = _app(lambda: apps.all_in_one(runtime))
-    asyncio.run(_first_admin_key(runtime))
+    asyncio.run(_before_serving(runtime, first_admin_key=True))
     _serve(app, settings)
 
 
@@ -90,7 +91,9 @@ def serve(service: str, do_migrate: bool) -> None:
     if do_migrate:
         upgrade(settings.database_url)
     runtime = _runtime(settings)
-    _serve(_app(lambda: apps.one(runtime, service)), settings)
+    app = _app(lambda: apps.one(runtime, service))
+    asyncio.run(_before_serving(runtime, first_admin_key=False))
+    _serve(app, settings)
 
 
 def _app(build: Callable[[], Any]) -> Any:
@@ -112,10 +115,15 @@ def _serve(app: Any, settings: Settings) -> None:
     )
 
 
-async def _first_admin_key(runtime: Runtime) -> None:
-    """On the very first start, make an admin key and print it once."""
+async def _before_serving(runtime: Runtime, *, first_admin_key: bool) -> None:
+    """Refuse to serve a database of the other mode (drill or real), saying why; on the very
+    first start of the whole system, make an admin key and print it once."""
     try:
-        if await has_admin(runtime.sessionmaker):
+        try:
+            await fix_mode(runtime.sessionmaker, time_scale=runtime.settings.time_scale)
+        except ModeMismatch as exc:
+            raise click.ClickException(f"refusing to start: {exc}") from exc
+        if not first_admin_key or await has_admin(runtime.sessionmaker):
             return
         _, key = await create_key(
             runtime.sessionmaker, runtime.registry, name="first admin", role=Role.ADMIN

@@ -22,6 +22,7 @@ from libs.common.consumer import Consumer, ConsumerRunner
 from libs.common.db import create_engine, create_sessionmaker
 from libs.common.http import BodyLimitMiddleware, RequestContextMiddleware
 from libs.common.jurisdictions import Registry
+from libs.common.mode import fix_mode
 from libs.common.outbox import Outbox
 from libs.common.privacy import Cipher
 from libs.common.problems import (
@@ -130,6 +131,8 @@ def build_app(runtime: Runtime, services: Sequence[Service], *, title: str) -> F
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # A drill process never starts on a real database, nor a real one on a drill's.
+        await fix_mode(runtime.sessionmaker, time_scale=runtime.settings.time_scale)
         try:
             await runtime.bus.start()
         except Exception:

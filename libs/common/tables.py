@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from libs.common.db import Base, UTCDateTime
@@ -97,3 +97,30 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class DatabaseMode(Base):
+    """Whether this database is a drill database or a real one: fixed by the first process
+    that uses it (one row), so that a drill never mixes with real data."""
+
+    __tablename__ = "database_mode"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    drill: Mapped[bool] = mapped_column(Boolean)
+    time_scale: Mapped[float] = mapped_column(Float)
+    fixed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class IdempotentRequest(Base):
+    """A `POST` made with an `Idempotency-Key`: the request's hash and, once answered, the
+    answer, replayed to a retry (libs.common.idempotency)."""
+
+    __tablename__ = "idempotent_requests"
+
+    service: Mapped[str] = mapped_column(String(32), primary_key=True)
+    principal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

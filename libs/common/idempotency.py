@@ -1,0 +1,133 @@
+"""Retries are safe: a `POST` sent with an `Idempotency-Key` is done once.
+
+The first request with a key claims it (a row of its own, committed before the work), does
+the work and keeps its answer; a retry with the same key and the same body gets that answer
+again; the same key with another body is 409, and so is a retry while the first is still being
+answered. A request whose work fails releases its key, so that it can be retried. Keys are
+per caller (API key or user) and per service.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.common.auth import Principal
+from libs.common.problems import Problem
+from libs.common.tables import IdempotentRequest
+
+_KEY_HEADER = Header(
+    alias="Idempotency-Key",
+    max_length=255,
+    description="Makes a retry safe: the same key and body get the first answer again",
+)
+
+
+@dataclass
+class Idempotent:
+    """The `Idempotency-Key` of one request, and the means to honour it."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    service: str
+    key: str | None
+
+    async def run(
+        self,
+        principal: Principal,
+        body: BaseModel | None,
+        call: Callable[[], Awaitable[Any]],
+        *,
+        status_code: int = 200,
+    ) -> JSONResponse:
+        """Do `call` once per key; answer with its result (or the first answer, replayed)."""
+        if self.key is None:
+            return _answer(status_code, await call())
+        request_hash = _hash(body)
+        replay = await self._claim(principal, request_hash)
+        if replay is not None:
+            return replay
+        try:
+            result = await call()
+        except BaseException:
+            await self._release(principal)
+            raise
+        answer = _answer(status_code, result)
+        await self._keep(principal, answer)
+        return answer
+
+    async def _claim(self, principal: Principal, request_hash: str) -> JSONResponse | None:
+        """Claim the key, or return the first answer to replay (409 where there is none)."""
+        where = self._where(principal)
+        try:
+            async with self.sessionmaker.begin() as session:
+                session.add(
+                    IdempotentRequest(
+                        service=self.service,
+                        principal_id=principal.key_id,
+                        key=self.key,
+                        request_hash=request_hash,
+                    )
+                )
+            return None
+        except IntegrityError:
+            pass
+        async with self.sessionmaker() as session:
+            found = await session.scalar(select(IdempotentRequest).where(*where))
+        if found is None:  # released meanwhile: the first attempt failed
+            raise Problem(409, "a request with this Idempotency-Key failed; retry it")
+        if found.request_hash != request_hash:
+            raise Problem(409, "this Idempotency-Key was used with another request body")
+        if found.status_code is None or found.body is None:
+            raise Problem(409, "a request with this Idempotency-Key is still being answered")
+        return JSONResponse(orjson.loads(found.body), status_code=found.status_code)
+
+    async def _keep(self, principal: Principal, answer: JSONResponse) -> None:
+        async with self.sessionmaker.begin() as session:
+            await session.execute(
+                update(IdempotentRequest)
+                .where(*self._where(principal))
+                .values(status_code=answer.status_code, body=bytes(answer.body))
+            )
+
+    async def _release(self, principal: Principal) -> None:
+        async with self.sessionmaker.begin() as session:
+            await session.execute(delete(IdempotentRequest).where(*self._where(principal)))
+
+    def _where(self, principal: Principal) -> tuple[Any, ...]:
+        return (
+            IdempotentRequest.service == self.service,
+            IdempotentRequest.principal_id == principal.key_id,
+            IdempotentRequest.key == self.key,
+        )
+
+
+def idempotency(service: str) -> Any:
+    """A dependency giving a route of `service` its `Idempotent`."""
+
+    async def dependency(
+        request: Request, key: Annotated[str | None, _KEY_HEADER] = None
+    ) -> Idempotent:
+        runtime = request.app.state.runtime
+        return Idempotent(sessionmaker=runtime.sessionmaker, service=service, key=key)
+
+    return Depends(dependency)
+
+
+def _hash(body: BaseModel | None) -> str:
+    data = None if body is None else body.model_dump(mode="json")
+    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _answer(status_code: int, result: Any) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(result), status_code=status_code)
