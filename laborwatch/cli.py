@@ -120,7 +120,9 @@ async def _before_serving(runtime: Runtime, *, first_admin_key: bool) -> None:
     first start of the whole system, make an admin key and print it once."""
     try:
         try:
-            await fix_mode(runtime.sessionmaker, time_scale=runtime.settings.time_scale)
+            await fix_mode(
+                runtime.sessionmaker, time_scale=runtime.settings.time_scale, announce=False
+            )
         except ModeMismatch as exc:
             raise click.ClickException(f"refusing to start: {exc}") from exc
         if not first_admin_key or await has_admin(runtime.sessionmaker):

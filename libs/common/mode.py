@@ -23,9 +23,10 @@ def describe(drill: bool) -> str:
 
 
 async def fix_mode(
-    sessionmaker: async_sessionmaker[AsyncSession], *, time_scale: float
+    sessionmaker: async_sessionmaker[AsyncSession], *, time_scale: float, announce: bool = True
 ) -> DatabaseMode:
-    """Fix the database's mode on first use, or check that this process agrees with it."""
+    """Fix the database's mode on first use, or check that this process agrees with it;
+    `announce` says drill mode in the log (once a process, where it starts serving)."""
     drill = time_scale != 1.0
     found: DatabaseMode | None = None
     for _ in range(2):  # two first processes at once: one inserts, the other reads it
@@ -42,9 +43,9 @@ async def fix_mode(
         raise ModeMismatch("could not read or fix the database's mode (drill or real)")
     if found.drill != drill:
         raise ModeMismatch(_refusal(found, time_scale))
-    if drill:
+    if drill and announce:
         log.warning(
-            "DRILL MODE (演练模式): every policy duration is divided by %s; every incident, "
+            "DRILL MODE (演练模式): every policy duration is divided by %g; every incident, "
             "notification and message is marked 【演练】; this database is a drill database",
             time_scale,
             extra={"time_scale": time_scale},
