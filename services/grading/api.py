@@ -17,6 +17,20 @@ Reader = Annotated[Principal, require(Role.ANALYST, Role.RESPONDER)]
 Assessor = Annotated[Principal, require(Role.RESPONDER)]
 IncidentId = Annotated[str, Path(max_length=64)]
 
+_LIST = (
+    "Filters: `level` (a level of the jurisdiction's policy), `status`, `kind`, "
+    "`category`, and `region` (a region of the jurisdiction: incidents that reach it). An "
+    "unknown value is a 422 naming the query field. A township's responder reads its "
+    "region's incidents and those its body was sent; an external body, what it was sent."
+)
+_ASSESS = (
+    "The leading group (a responder of one of the policy's assessor bodies, "
+    "not an external one) or an admin confirms the level, or sets another one (or none) "
+    "with a reason. A manual warning for an incident below every level is a `set_level`. "
+    "The level then stands until a report brings a larger figure or a new flag. Every "
+    "assessment is in the incident's timeline."
+)
+
 
 def router(grading: Grading) -> APIRouter:
     """Build grading's router around its service object."""
@@ -26,10 +40,7 @@ def router(grading: Grading) -> APIRouter:
         "/incidents",
         response_model=IncidentPage,
         summary="List incidents, newest first",
-        description="Filters: `level` (a level of the jurisdiction's policy), `status`, `kind`, "
-        "`category`, and `region` (a region of the jurisdiction: incidents that reach it). An "
-        "unknown value is a 422 naming the query field. A township's responder reads its "
-        "region's incidents and those its body was sent; an external body, what it was sent.",
+        description=_LIST,
         responses=problem_responses(400, 401, 403, 422),
     )
     async def list_incidents(
@@ -43,18 +54,12 @@ def router(grading: Grading) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(max_length=500)] = None,
     ) -> IncidentPage:
-        known = jurisdiction or principal.jurisdiction
-        _one_of("jurisdiction", jurisdiction, grading.registry.ids())
-        _one_of("level", level, _levels(grading, known))
-        _one_of("region", region, _regions(grading, known))
-        filters = {
-            "jurisdiction": jurisdiction,
-            "level": level,
-            "status": status,
-            "region": region,
-            "kind": kind,
-            "category": category,
-        }
+        filters = _checked(
+            grading,
+            principal,
+            {"jurisdiction": jurisdiction, "level": level, "region": region},
+            {"status": status, "kind": kind, "category": category},
+        )
         items, after = await grading.page(
             principal=principal, limit=limit, cursor=cursor, filters=filters
         )
@@ -73,11 +78,7 @@ def router(grading: Grading) -> APIRouter:
         "/incidents/{incident_id}/assessment",
         response_model=IncidentOut,
         summary="Assess an incident's level (领导小组评估)",
-        description="The leading group (a responder of one of the policy's assessor bodies, "
-        "not an external one) or an admin confirms the level, or sets another one (or none) "
-        "with a reason. A manual warning for an incident below every level is a `set_level`. "
-        "The level then stands until a report brings a larger figure or a new flag. Every "
-        "assessment is in the incident's timeline.",
+        description=_ASSESS,
         responses=problem_responses(401, 403, 404, 409, 422),
     )
     async def assess(
@@ -90,6 +91,20 @@ def router(grading: Grading) -> APIRouter:
         return await call()
 
     return api
+
+
+def _checked(
+    grading: Grading,
+    principal: Principal,
+    named: dict[str, str | None],
+    typed: dict[str, str | None],
+) -> dict[str, str | None]:
+    """The list's filters, where the names that depend on the jurisdiction are checked."""
+    known = named["jurisdiction"] or principal.jurisdiction
+    _one_of("jurisdiction", named["jurisdiction"], grading.registry.ids())
+    _one_of("level", named["level"], _levels(grading, known))
+    _one_of("region", named["region"], _regions(grading, known))
+    return named | typed
 
 
 def _one_of(name: str, value: str | None, allowed: list[str]) -> None:
