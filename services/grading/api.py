@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from fastapi.exceptions import RequestValidationError
 
 from libs.common.auth import Principal, Role, require
 from libs.common.problems import problem_responses
 from services.grading.schemas import AssessmentIn, IncidentDetail, IncidentOut, IncidentPage
 from services.grading.service import Grading
+from services.grading.words import Category, IncidentKind, IncidentStatus
 
 Reader = Annotated[Principal, require(Role.ANALYST, Role.RESPONDER)]
 Assessor = Annotated[Principal, require(Role.RESPONDER)]
 IncidentId = Annotated[str, Path(max_length=64)]
+
+_LIST = (
+    "Filters: `level` (a level of the jurisdiction's policy), `status`, `kind`, "
+    "`category`, and `region` (a region of the jurisdiction: incidents that reach it). An "
+    "unknown value is a 422 naming the query field. A township's responder reads its "
+    "region's incidents and those its body was sent; an external body, what it was sent."
+)
+_ASSESS = (
+    "The leading group (a responder of one of the policy's assessor bodies, "
+    "not an external one) or an admin confirms the level, or sets another one (or none) "
+    "with a reason. A manual warning for an incident below every level is a `set_level`. "
+    "The level then stands until a report brings a larger figure or a new flag. Every "
+    "assessment is in the incident's timeline."
+)
 
 
 def router(grading: Grading) -> APIRouter:
@@ -24,29 +40,30 @@ def router(grading: Grading) -> APIRouter:
         "/incidents",
         response_model=IncidentPage,
         summary="List incidents, newest first",
+        description=_LIST,
         responses=problem_responses(400, 401, 403, 422),
     )
     async def list_incidents(
         principal: Reader,
         jurisdiction: Annotated[str | None, Query(max_length=64)] = None,
         level: Annotated[str | None, Query(max_length=32, examples=["red", "level2"])] = None,
-        status: Annotated[Literal["open", "closed"] | None, Query()] = None,
+        status: Annotated[IncidentStatus | None, Query()] = None,
         region: Annotated[str | None, Query(max_length=64)] = None,
-        kind: Annotated[Literal["single", "cluster"] | None, Query()] = None,
+        kind: Annotated[IncidentKind | None, Query()] = None,
+        category: Annotated[Category | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(max_length=500)] = None,
     ) -> IncidentPage:
-        items, next_cursor = await grading.page(
-            principal=principal,
-            limit=limit,
-            cursor=cursor,
-            jurisdiction=jurisdiction,
-            level=level,
-            status=status,
-            region=region,
-            kind=kind,
+        filters = _checked(
+            grading,
+            principal,
+            {"jurisdiction": jurisdiction, "level": level, "region": region},
+            {"status": status, "kind": kind, "category": category},
         )
-        return IncidentPage(items=items, next_cursor=next_cursor)
+        items, after = await grading.page(
+            principal=principal, limit=limit, cursor=cursor, filters=filters
+        )
+        return IncidentPage(items=items, next_cursor=after)
 
     @api.get(
         "/incidents/{incident_id}",
@@ -61,17 +78,55 @@ def router(grading: Grading) -> APIRouter:
         "/incidents/{incident_id}/assessment",
         response_model=IncidentOut,
         summary="Assess an incident's level (领导小组评估)",
-        description="The leading group (a responder of one of the policy's assessor bodies) or "
-        "an admin confirms the level, or sets another one (or none) with a reason. A manual "
-        "warning for an incident below every level is a `set_level`. Every assessment is in "
-        "the incident's timeline.",
+        description=_ASSESS,
         responses=problem_responses(401, 403, 404, 409, 422),
     )
     async def assess(
         incident_id: IncidentId, body: AssessmentIn, principal: Assessor
     ) -> IncidentOut:
-        incident = await grading.assess(incident_id, body, principal=principal)
-        async with grading.sessionmaker() as session:
-            return await grading.to_out(session, incident)
+        # One call from the body alone: the place where a replayed Idempotency-Key answers.
+        async def call() -> IncidentOut:
+            return await grading.assess(incident_id, body, principal=principal)
+
+        return await call()
 
     return api
+
+
+def _checked(
+    grading: Grading,
+    principal: Principal,
+    named: dict[str, str | None],
+    typed: dict[str, str | None],
+) -> dict[str, str | None]:
+    """The list's filters, where the names that depend on the jurisdiction are checked."""
+    known = named["jurisdiction"] or principal.jurisdiction
+    _one_of("jurisdiction", named["jurisdiction"], grading.registry.ids())
+    _one_of("level", named["level"], _levels(grading, known))
+    _one_of("region", named["region"], _regions(grading, known))
+    return named | typed
+
+
+def _one_of(name: str, value: str | None, allowed: list[str]) -> None:
+    """422 naming the query field, as for any other invalid parameter."""
+    if value is not None and value not in allowed:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", name),
+                    "msg": f"Input should be one of {', '.join(allowed)}",
+                    "type": "enum",
+                    "input": value,
+                }
+            ]
+        )
+
+
+def _levels(grading: Grading, jurisdiction: str | None) -> list[str]:
+    policies = [p for j, p in grading.policies.items() if jurisdiction in (None, j)]
+    return sorted({lvl.id for p in policies for lvl in p.levels})
+
+
+def _regions(grading: Grading, jurisdiction: str | None) -> list[str]:
+    found = [j for j in grading.registry if jurisdiction in (None, j.id)]
+    return sorted({r for j in found for r in j.region_ids})

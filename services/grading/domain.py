@@ -1,17 +1,19 @@
 """Grading's rules, as pure functions over plain data: no I/O, no clock.
 
-- `grade`: the level a policy gives an incident's figures, the reasons, and the body.
-- `merge`: an incident's figures as reports arrive (the largest any report gives).
-- `correlation_key`: which open incident a report joins.
+- `grade`: the level a policy gives an incident's figures, the reasons, and the bodies.
+- `merge`: an incident's figures as reports arrive (the largest any report gives);
+  `brings_new_facts`: whether a report says more than an assessment knew.
+- `code_key`, `name_key`, `joins_by_name`: which open incident a report joins.
 - `find_cluster`: a Xuan'en county cluster among open incidents.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
 from libs.common.enterprise import normalise_enterprise_name
 from services.grading.policy import (
@@ -23,13 +25,15 @@ from services.grading.policy import (
     Policy,
     Threshold,
 )
+from services.grading.words import CollectiveAction
 
-_ACTION_ORDER = {"none": 0, "possible": 1, "occurred": 2}
 ACTION_LABELS = {
-    "none": "无",
-    "possible": "可能发生群体性事件或集体停工",
-    "occurred": "已发生群体性事件或集体停工",
+    CollectiveAction.NONE: "无",
+    CollectiveAction.POSSIBLE: "可能发生群体性事件或集体停工",
+    CollectiveAction.OCCURRED: "已发生群体性事件或集体停工",
 }
+_COUNTS = ("workers_involved", "amount_yuan", "terminations", "regions_affected")
+_FLAGS = ("extreme_individual", "potential_major_impact")
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class Figures:
     workers_involved: int = 0
     amount_yuan: Decimal = Decimal(0)
     terminations: int = 0
-    collective_action: str = "none"
+    collective_action: CollectiveAction = CollectiveAction.NONE
     extreme_individual: bool = False
     potential_major_impact: bool = False
     sources: frozenset[str] = field(default_factory=frozenset)
@@ -61,6 +65,18 @@ class Figures:
         """Return a figure by name."""
         return Decimal(getattr(self, figure))
 
+    def as_dict(self) -> dict[str, Any]:
+        """The figures as a timeline entry or a column keeps them (JSON)."""
+        return {
+            "workers_involved": self.workers_involved,
+            "amount_yuan": str(self.amount_yuan),
+            "terminations": self.terminations,
+            "collective_action": str(self.collective_action),
+            "regions": sorted(self.regions),
+            "extreme_individual": self.extreme_individual,
+            "potential_major_impact": self.potential_major_impact,
+        }
+
 
 def merge(current: Figures, report: Figures) -> Figures:
     """Fold a report into an incident: the largest figure wins, regions and sources add up.
@@ -74,12 +90,50 @@ def merge(current: Figures, report: Figures) -> Figures:
         amount_yuan=max(current.amount_yuan, report.amount_yuan),
         terminations=max(current.terminations, report.terminations),
         collective_action=max(
-            current.collective_action, report.collective_action, key=_ACTION_ORDER.__getitem__
+            CollectiveAction(current.collective_action),
+            CollectiveAction(report.collective_action),
+            key=lambda a: a.order,
         ),
         extreme_individual=current.extreme_individual or report.extreme_individual,
         potential_major_impact=current.potential_major_impact or report.potential_major_impact,
         sources=current.sources | report.sources,
     )
+
+
+def brings_new_facts(held: Mapping[str, Any], figures: Figures) -> bool:
+    """Say whether figures go beyond what an incident held at its assessment (`held`, as
+    `Figures.as_dict` wrote it): a larger figure, a flag it did not have, or collective
+    action gone further. Only then may a report raise an assessed level again."""
+    before = {
+        "workers_involved": Decimal(held.get("workers_involved", 0)),
+        "amount_yuan": Decimal(held.get("amount_yuan", "0")),
+        "terminations": Decimal(held.get("terminations", 0)),
+        "regions_affected": Decimal(len(held.get("regions", ()))),
+    }
+    if any(figures.value(name) > before[name] for name in _COUNTS):
+        return True
+    if any(getattr(figures, flag) and not held.get(flag, False) for flag in _FLAGS):
+        return True
+    action = CollectiveAction(held.get("collective_action", CollectiveAction.NONE))
+    return CollectiveAction(figures.collective_action).order > action.order
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a level fired (or did not): as the rule says it, with the Chinese beside it
+    (`workers_involved 35 >= 20 (涉及人数 35 ≥ 20 人)`), and in Chinese alone, for people."""
+
+    text: str
+    zh: str
+
+
+def _rule(rule: str, zh: str) -> Reason:
+    return Reason(f"{rule} ({zh})", zh)
+
+
+def _said(zh: str) -> Reason:
+    """A reason that is Chinese already."""
+    return Reason(zh, zh)
 
 
 @dataclass(frozen=True)
@@ -88,6 +142,7 @@ class Grade:
 
     level: LevelRule | None
     reasons: tuple[str, ...]
+    reasons_zh: tuple[str, ...]
     route: str | None = None
     copies: tuple[str, ...] = ()
 
@@ -97,64 +152,74 @@ class Grade:
         return self.level.rank if self.level else 0
 
 
+def _graded(level: LevelRule | None, reasons: Sequence[Reason], figures: Figures) -> Grade:
+    texts, zh = tuple(r.text for r in reasons), tuple(r.zh for r in reasons)
+    if level is None:
+        return Grade(None, texts, zh)
+    route = route_for(level, figures.region)
+    return Grade(level, texts, zh, route, tuple(copies_for(level, figures.region, figures.regions)))
+
+
 def grade(policy: Policy, figures: Figures) -> Grade:
     """Give the most severe level whose conditions hold, with every condition that fired."""
     if not policy.in_scope(figures.category):
-        return Grade(
-            None,
-            (
-                f"类别 {figures.category} 不在 {policy.id} 预警范围内，"
-                "不自动定级（可由领导小组启动）",
-            ),
-        )
-    if (
-        policy.requires is not None
-        and figures.collective_action not in policy.requires.collective_action
-    ):
-        return Grade(None, ("未发生且不可能发生群体性事件或集体停工，不予预警",))
-    gate: tuple[str, ...] = ()
-    if policy.requires is not None:  # say that the gate passed, and on what
-        gate = (
-            f"collective_action {figures.collective_action} "
-            f"({ACTION_LABELS[figures.collective_action]})",
-        )
+        why = f"类别 {figures.category} 不在 {policy.id} 预警范围内，不自动定级（可由领导小组启动）"
+        return _graded(None, (_said(why),), figures)
+    gate: tuple[Reason, ...] = ()
+    if policy.requires is not None:
+        if figures.collective_action not in policy.requires.collective_action:
+            why = "未发生且不可能发生群体性事件或集体停工，不予预警"
+            return _graded(None, (_said(why),), figures)
+        action = CollectiveAction(figures.collective_action)  # the gate passed: on what
+        gate = (_rule(f"collective_action {action}", ACTION_LABELS[action]),)
     for level in policy.by_severity:
         fired = [reason for c in level.when if (reason := explain(c, figures)) is not None]
         if fired:
-            return Grade(level, (*gate, *fired), route_for(level, figures.region), level.copies)
-    return Grade(None, ("未达到任何预警等级",))
+            return _graded(level, (*gate, *fired), figures)
+    return _graded(None, (_said("未达到任何预警等级"),), figures)
 
 
-def route_for(level: LevelRule, region: str) -> str:
+def route_for(level: LevelRule, region: str | None) -> str:
     """The body a level goes to, for an incident in a region."""
-    return level.route.replace("{region}", region)
+    return level.route.replace("{region}", region or "")
 
 
-def explain(condition: Condition, figures: Figures) -> str | None:
+def copies_for(level: LevelRule, region: str | None, regions: Iterable[str]) -> list[str]:
+    """The bodies a level's warning is copied to: each named copy, and one per affected region
+    other than the incident's own; never the body it is routed to, nor one twice."""
+    route = route_for(level, region)
+    found: list[str] = []
+    for copy in level.copies:
+        if isinstance(copy, str):
+            bodies = [copy.replace("{region}", region or "")]
+        else:
+            pattern = copy.each_affected_region
+            bodies = [pattern.replace("{region}", r) for r in sorted(regions) if r != region]
+        found += [b for b in bodies if b != route and b not in found]
+    return found
+
+
+def explain(condition: Condition, figures: Figures) -> Reason | None:
     """Say why a condition holds (rule and figure), or None if it does not."""
     if isinstance(condition, Threshold):
-        value = figures.value(condition.figure)
-        label, unit = FIGURE_LABELS[condition.figure]
+        value, figure = figures.value(condition.figure), condition.figure
+        label, unit = FIGURE_LABELS[figure]
         if condition.at_least is not None and value >= condition.at_least:
-            return (
-                f"{condition.figure} {_n(value)} >= {_n(condition.at_least)} "
-                f"({label} {_n(value)} ≥ {_n(condition.at_least)} {unit})"
+            bound = _n(condition.at_least)
+            return _rule(
+                f"{figure} {_n(value)} >= {bound}", f"{label} {_n(value)} ≥ {bound} {unit}"
             )
         if condition.more_than is not None and value > condition.more_than:
-            return (
-                f"{condition.figure} {_n(value)} > {_n(condition.more_than)} "
-                f"({label} {_n(value)} > {_n(condition.more_than)} {unit})"
-            )
+            bound = _n(condition.more_than)
+            return _rule(f"{figure} {_n(value)} > {bound}", f"{label} {_n(value)} > {bound} {unit}")
         return None
     if isinstance(condition, FlagCondition):
-        return (
-            f"{condition.flag} ({FLAG_LABELS[condition.flag]})"
-            if getattr(figures, condition.flag)
-            else None
-        )
+        flag = condition.flag
+        return _rule(flag, FLAG_LABELS[flag]) if getattr(figures, flag) else None
     parts = [explain(c, figures) for c in condition.all]
     if all(p is not None for p in parts):
-        return " and ".join(p for p in parts if p is not None)
+        fired = [p for p in parts if p is not None]
+        return Reason(" and ".join(p.text for p in fired), "，且".join(p.zh for p in fired))
     return None
 
 
@@ -163,18 +228,34 @@ def _n(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def correlation_key(
-    *, jurisdiction: str, credit_code: str | None, name: str | None, category: str
-) -> str | None:
-    """The key under which reports join one open incident; None if the enterprise is unknown."""
-    if credit_code:
-        who = f"code:{credit_code.upper()}"
-    else:
-        normalised = normalise_enterprise_name(name or "")
-        if not normalised:
-            return None
-        who = f"name:{normalised}"
-    return f"{jurisdiction}|{who}|{category}"
+# ------------------------------------------------------------------------------ correlation
+
+
+def code_key(jurisdiction: str, category: str, credit_code: str | None) -> str | None:
+    """The key of an enterprise's open incident by its credit code; None without one."""
+    if not credit_code:
+        return None
+    return f"{jurisdiction}|code:{credit_code.upper()}|{category}"
+
+
+def name_key(jurisdiction: str, category: str, name: str | None) -> str | None:
+    """The key of an enterprise's open incident by its normalised name; None without one."""
+    normalised = normalise_enterprise_name(name or "")
+    return f"{jurisdiction}|name:{normalised}|{category}" if normalised else None
+
+
+def cluster_key(jurisdiction: str) -> str:
+    """The key of a jurisdiction's open county cluster: one at a time."""
+    return f"{jurisdiction}|cluster"
+
+
+def joins_by_name(report_code: str | None, incident_code: str | None) -> bool:
+    """Say whether a report joins an open incident of its enterprise's normalised name: only
+    if either side has no credit code (two different codes never join, whatever the name)."""
+    return not (report_code and incident_code) or report_code.upper() == incident_code.upper()
+
+
+# ------------------------------------------------------------------------------- clusters
 
 
 @dataclass(frozen=True)
@@ -184,7 +265,7 @@ class ClusterCandidate:
     incident_id: str
     regions: frozenset[str]
     workers_involved: int
-    collective_action: str
+    collective_action: CollectiveAction
     last_report_at: dt.datetime
 
 
@@ -196,6 +277,7 @@ class Cluster:
     regions: frozenset[str]
     workers_involved: int
     reasons: tuple[str, ...]
+    reasons_zh: tuple[str, ...]
 
 
 def find_cluster(
@@ -218,7 +300,7 @@ def find_cluster(
         (
             c
             for c in candidates
-            if c.collective_action in ("possible", "occurred") and now - c.last_report_at <= window
+            if c.collective_action != CollectiveAction.NONE and now - c.last_report_at <= window
         ),
         key=lambda c: c.incident_id,
     )
@@ -230,12 +312,20 @@ def find_cluster(
         or workers < rule.min_workers
     ):
         return None
+    n, r = len(members), len(regions)
     reasons = (
-        f"cluster: {len(members)} incidents >= {rule.min_incidents} "
-        f"({len(members)} 起群体性事件或集体停工风险 ≥ {rule.min_incidents})",
-        f"regions_affected {len(regions)} >= {rule.min_regions} "
-        f"(涉及乡镇 {len(regions)} ≥ {rule.min_regions} 个)",
-        f"workers_involved {workers} >= {rule.min_workers} "
-        f"(合计涉及人数 {workers} ≥ {rule.min_workers} 人)",
+        _rule(
+            f"cluster: {n} incidents >= {rule.min_incidents}",
+            f"{n} 起群体性事件或集体停工风险 ≥ {rule.min_incidents}",
+        ),
+        _rule(
+            f"regions_affected {r} >= {rule.min_regions}", f"涉及乡镇 {r} ≥ {rule.min_regions} 个"
+        ),
+        _rule(
+            f"workers_involved {workers} >= {rule.min_workers}",
+            f"合计涉及人数 {workers} ≥ {rule.min_workers} 人",
+        ),
     )
-    return Cluster(tuple(c.incident_id for c in members), regions, workers, reasons)
+    ids = tuple(c.incident_id for c in members)
+    texts, zh = tuple(r.text for r in reasons), tuple(r.zh for r in reasons)
+    return Cluster(ids, regions, workers, texts, zh)

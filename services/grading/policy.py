@@ -24,10 +24,10 @@ from pydantic import (
 )
 
 from libs.common.jurisdictions import BUILT_IN_DIR, Jurisdiction, Registry
+from services.grading.words import CollectiveAction
 
 Figure = Literal["workers_involved", "amount_yuan", "terminations", "regions_affected"]
 Flag = Literal["extreme_individual", "potential_major_impact"]
-CollectiveAction = Literal["none", "possible", "occurred"]
 
 FIGURE_LABELS: Mapping[str, tuple[str, str]] = {
     # figure: (Chinese label, unit)
@@ -94,6 +94,17 @@ Condition = Annotated[
 AllOf.model_rebuild()
 
 
+class EachAffectedRegion(_Strict):
+    """A copy to one body per affected region other than the incident's own (whose body the
+    route names): `{each_affected_region: xuanen.{region}.tripartite}`."""
+
+    each_affected_region: str
+
+
+# A copy: a body id (`{region}` stands for the incident's region), or one per affected region.
+Copy = str | EachAffectedRegion
+
+
 class LevelRule(_Strict):
     """A warning level: when it fires, whom it goes to, how soon they must report."""
 
@@ -102,7 +113,7 @@ class LevelRule(_Strict):
     rank: int = Field(ge=1)
     when: tuple[Condition, ...] = Field(min_length=1, description="fires if any holds")
     route: str = Field(description="a body id; `{region}` stands for the incident's region")
-    copies: tuple[str, ...] = ()
+    copies: tuple[Copy, ...] = Field(default=(), description="bodies that get a copy")
     limit: dt.timedelta = Field(
         gt=dt.timedelta(0), description="reporting limit, ISO 8601 duration (PT6H)"
     )
@@ -177,24 +188,29 @@ def _mismatches(policy: Policy, jurisdiction: Jurisdiction) -> list[tuple[tuple[
     """Each mismatch with where it is in the file (a path under `policy`)."""
     problems: list[tuple[tuple[Any, ...], str]] = []
     bodies = jurisdiction.bodies_by_id
+    regions = sorted(jurisdiction.region_ids)
     for i, lvl in enumerate(policy.levels):
-        routes = (
-            [lvl.route.replace("{region}", r) for r in sorted(jurisdiction.region_ids)]
-            if "{region}" in lvl.route
-            else [lvl.route]
-        )
-        for body in routes:
+        for body in _every_body(lvl.route, regions):
             if body not in bodies:
                 problems.append((("levels", i, "route"), f"levels.{lvl.id}: unknown body {body}"))
-        for j, body in enumerate(lvl.copies):
-            if body not in bodies:
-                problems.append(
-                    (("levels", i, "copies", j), f"levels.{lvl.id}: unknown body {body}")
-                )
+        for j, copy in enumerate(lvl.copies):
+            pattern = copy if isinstance(copy, str) else copy.each_affected_region
+            for body in _every_body(pattern, regions):
+                if body not in bodies:
+                    problems.append(
+                        (("levels", i, "copies", j), f"levels.{lvl.id}: unknown body {body}")
+                    )
     for j, body in enumerate(policy.assessors):
         if body not in bodies:
             problems.append((("assessors", j), f"assessors: unknown body {body}"))
     return problems
+
+
+def _every_body(pattern: str, regions: list[str]) -> list[str]:
+    """The bodies a route or copy may name: one per region where it says `{region}`."""
+    if "{region}" not in pattern:
+        return [pattern]
+    return [pattern.replace("{region}", r) for r in regions]
 
 
 def load_policies(registry: Registry, directory: Path | None = None) -> dict[str, Policy]:

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from libs.common.clock import LocalTime
-
-
-class BodyRef(BaseModel):
-    """A responsible body."""
-
-    body_id: str
-    name: str
-
-
-class EnterpriseRef(BaseModel):
-    """The employer an incident is about."""
-
-    name: str | None
-    credit_code: str | None
-    industry: str | None
+from libs.common.contracts import BodyRef, EnterpriseRef
+from services.grading.words import CollectiveAction, Decision, IncidentKind, IncidentStatus
 
 
 class IncidentOut(BaseModel):
@@ -53,6 +40,10 @@ class IncidentOut(BaseModel):
                     "workers_involved": 35,
                     "amount_yuan": "1200000.00",
                     "terminations": 0,
+                    "category": "wage_arrears",
+                    "categories": ["wage_arrears"],
+                    "region": "chaoyang",
+                    "regions": ["chaoyang"],
                 }
             ]
         }
@@ -61,13 +52,14 @@ class IncidentOut(BaseModel):
     id: str
     jurisdiction: str
     policy: str
-    kind: Literal["single", "cluster"]
-    status: Literal["open", "closed"]
+    kind: IncidentKind
+    status: IncidentStatus
     level: str | None = Field(description="null while below every warning level")
     level_label: str | None
     level_rank: int
     provisional: bool = Field(description="an automatic level not yet assessed")
     reasons: list[str]
+    reasons_zh: list[str] = Field(description="the same reasons in Chinese, for people")
     routed_to: BodyRef | None
     issued_at: LocalTime | None
     report_ids: list[str]
@@ -76,17 +68,20 @@ class IncidentOut(BaseModel):
     corroboration: int = Field(description="distinct sources (信息多点交织印证)")
     sources: list[str]
     enterprise: EnterpriseRef
-    category: str
-    region: str
-    regions: list[str]
+    category: str | None = Field(description="null for a cluster: see `categories`")
+    categories: list[str] = Field(description="a cluster's members' categories, sorted")
+    region: str | None = Field(description="the first report's region; null for a cluster")
+    regions: list[str] = Field(description="every region the incident reaches")
     workers_involved: int
     amount_yuan: Decimal
     terminations: int
-    collective_action: str
+    collective_action: CollectiveAction
     extreme_individual: bool
     potential_major_impact: bool
     opened_at: LocalTime
     updated_at: LocalTime
+    closed_at: LocalTime | None
+    bodies: list[str] = Field(description="every body sent a notification of it")
     drill: bool
 
 
@@ -128,7 +123,7 @@ class AssessmentIn(BaseModel):
         },
     )
 
-    decision: Literal["confirm", "set_level"]
+    decision: Decision
     level: str | None = Field(
         default=None,
         description="with set_level: a level of the policy, or null to lift the warning",

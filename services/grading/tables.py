@@ -1,72 +1,98 @@
-"""Grading's tables: incidents, the reports they gather, and an append-only timeline."""
+"""Grading's tables: incidents, the reports they gather, and an append-only timeline.
+
+The `Incident` aggregate (services/grading/incident.py) is a plain class mapped onto its table
+here, so that the rules stay free of the database."""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, String, Text, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from libs.common.db import Base, UTCDateTime
+from libs.common.db import Base, UTCDateTime, metadata
 from libs.common.tables import BigId
+from services.grading.incident import Incident
 
+__all__ = ["Incident", "IncidentReport", "TimelineEntry", "incidents"]
 
-class Incident(Base):
-    """Reports on one enterprise and category (or a county cluster), with its warning level."""
+_OPEN = text("status = 'open'")
 
-    __tablename__ = "grading_incidents"
+incidents = Table(
+    "grading_incidents",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("jurisdiction", String(64), nullable=False),
+    Column("policy", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # IncidentKind
+    Column("status", String(16), nullable=False),  # IncidentStatus
+    Column("code_key", String(300)),
+    Column("correlation_key", String(300)),
+    Column("enterprise_name", String(200)),
+    Column("credit_code", String(18)),
+    Column("industry", String(100)),
+    Column("category", String(32)),
+    Column("categories", JSON, nullable=False),
+    Column("region", String(64)),
+    Column("regions", JSON, nullable=False),
+    Column("workers_involved", Integer, nullable=False),
+    Column("amount_yuan", Numeric(18, 2), nullable=False),
+    Column("terminations", Integer, nullable=False),
+    Column("collective_action", String(16), nullable=False),
+    Column("extreme_individual", Boolean, nullable=False),
+    Column("potential_major_impact", Boolean, nullable=False),
+    Column("sources", JSON, nullable=False),
+    Column("level", String(32)),
+    Column("level_rank", Integer, nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("reasons_zh", JSON, nullable=False),
+    Column("routed_to", String(128)),
+    Column("bodies", JSON, nullable=False),
+    Column("issued_at", UTCDateTime()),
+    Column("provisional", Boolean, nullable=False),
+    Column("assessed", Boolean, nullable=False),
+    Column("assessed_figures", JSON),
+    Column("cluster_id", String(36)),
+    Column("member_ids", JSON, nullable=False),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("last_report_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("closed_at", UTCDateTime()),
+    Column("drill", Boolean, nullable=False),
+    # At most one open incident per key: two processes never open two incidents on one
+    # enterprise (the loser's transaction fails, and its event, applied again, joins).
+    Index(
+        "uq_grading_incidents_open_key",
+        "correlation_key",
+        unique=True,
+        postgresql_where=_OPEN,
+        sqlite_where=_OPEN,
+    ),
+    Index(
+        "uq_grading_incidents_open_code",
+        "code_key",
+        unique=True,
+        postgresql_where=_OPEN,
+        sqlite_where=_OPEN,
+    ),
+    Index("ix_grading_incidents_jurisdiction_opened", "jurisdiction", "opened_at", "id"),
+    Index("ix_grading_incidents_opened", "opened_at", "id"),
+)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    jurisdiction: Mapped[str] = mapped_column(String(64))
-    policy: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # single | cluster
-    # Reports with the same key join this incident while it is open; a cluster's key is
-    # its jurisdiction's, so there is one open cluster per jurisdiction.
-    correlation_key: Mapped[str | None] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(16))  # open | closed
-    enterprise_name: Mapped[str | None] = mapped_column(String(200))
-    credit_code: Mapped[str | None] = mapped_column(String(18))
-    industry: Mapped[str | None] = mapped_column(String(100))
-    category: Mapped[str] = mapped_column(String(32))
-    region: Mapped[str] = mapped_column(String(64))
-    regions: Mapped[list[str]] = mapped_column(JSON)
-    workers_involved: Mapped[int] = mapped_column(Integer)
-    amount_yuan: Mapped[Decimal] = mapped_column(Numeric(18, 2))
-    terminations: Mapped[int] = mapped_column(Integer)
-    collective_action: Mapped[str] = mapped_column(String(16))
-    extreme_individual: Mapped[bool] = mapped_column(Boolean)
-    potential_major_impact: Mapped[bool] = mapped_column(Boolean)
-    sources: Mapped[list[str]] = mapped_column(JSON)
-    level: Mapped[str | None] = mapped_column(String(32))
-    level_rank: Mapped[int] = mapped_column(Integer)
-    reasons: Mapped[list[str]] = mapped_column(JSON)
-    routed_to: Mapped[str | None] = mapped_column(String(128))
-    issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    # Set by automatic grading under a policy that wants every level assessed; cleared by
-    # the assessment.
-    provisional: Mapped[bool] = mapped_column(Boolean)
-    assessed: Mapped[bool] = mapped_column(Boolean)
-    cluster_id: Mapped[str | None] = mapped_column(String(36))
-    member_ids: Mapped[list[str]] = mapped_column(JSON)
-    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    last_report_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    drill: Mapped[bool] = mapped_column(Boolean)
-
-    __table_args__ = (
-        # At most one open incident per key: concurrent reports never make two.
-        Index(
-            "uq_grading_incidents_open_key",
-            "correlation_key",
-            unique=True,
-            postgresql_where=text("status = 'open'"),
-            sqlite_where=text("status = 'open'"),
-        ),
-        Index("ix_grading_incidents_jurisdiction_opened", "jurisdiction", "opened_at", "id"),
-        Index("ix_grading_incidents_opened", "opened_at", "id"),
-    )
+Base.registry.map_imperatively(Incident, incidents)
 
 
 class IncidentReport(Base):

@@ -234,3 +234,17 @@ def test_key_has_no_whitespace_and_is_stable(text: str) -> None:
     assert not any(char.isspace() for char in key)
     again = normalise_enterprise_name(key)
     assert key.startswith(again)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "长春（宏达）建筑劳务有限公司",
+        "长春(宏达)建筑劳务有限公司",
+        "长春 宏达 建筑劳务有限责任公司",
+        "长春【宏达】建筑劳务公司",
+    ],
+)
+def test_brackets_fold_away_whatever_their_width(name: str) -> None:
+    """Full-width and half-width brackets, and spaces, do not tell one enterprise from another."""
+    assert normalise_enterprise_name(name) == normalise_enterprise_name("长春宏达建筑劳务有限公司")

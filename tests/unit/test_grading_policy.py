@@ -22,6 +22,7 @@ from services.grading.policy import (
     check_against,
     load_policies,
 )
+from services.grading.words import CollectiveAction
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def figs(
         workers_involved=workers,
         amount_yuan=Decimal(amount),
         terminations=terminations,
-        collective_action=action,
+        collective_action=CollectiveAction(action),
         extreme_individual=extreme,
         potential_major_impact=False,
         sources=frozenset({"hotline"}),

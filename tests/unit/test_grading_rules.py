@@ -20,12 +20,14 @@ from services.grading.domain import (
     ClusterCandidate,
     Figures,
     Grade,
-    correlation_key,
+    code_key,
     find_cluster,
     grade,
     merge,
+    name_key,
 )
 from services.grading.policy import Policy, load_policies
+from services.grading.words import CollectiveAction
 from tests.support import full_width
 
 CHANGCHUN = "changchun"
@@ -112,7 +114,7 @@ def figs(
         workers_involved=workers,
         amount_yuan=Decimal(amount),
         terminations=terminations,
-        collective_action=action,
+        collective_action=CollectiveAction(action),
         extreme_individual=extreme,
         potential_major_impact=impact,
         sources=sources,
@@ -350,13 +352,14 @@ def test_xuanen_gate_without_collective_action(xuanen: Policy) -> None:
 @pytest.mark.parametrize("action", ["possible", "occurred"])
 @pytest.mark.parametrize("region", XUANEN_REGIONS)
 def test_xuanen_level1_goes_to_the_township(xuanen: Policy, action: str, region: str) -> None:
-    """One township: level1 to that township's tripartite body, copied to the county's."""
+    """One township: level1 to that township's tripartite body, copied to its party committee
+    and government and to the county's tripartite body."""
     g = grade(xuanen, xfigs(regions=(region,), workers=5, action=action))
     assert g.level is not None
     assert g.level.id == "level1"
     assert g.rank == 1
     assert g.route == f"xuanen.{region}.tripartite"
-    assert g.copies == ("xuanen.county.tripartite",)
+    assert g.copies == (f"xuanen.{region}.government", "xuanen.county.tripartite")
     assert g.level.limit == dt.timedelta(hours=6)
     # The gate that passed comes first, then the rule that fired.
     label = {"possible": "可能发生群体性事件或集体停工", "occurred": "已发生群体性事件或集体停工"}
@@ -371,7 +374,27 @@ def test_xuanen_level1_gaoluo(xuanen: Policy) -> None:
     g = grade(xuanen, xfigs(regions=("gaoluo",), workers=30, action="possible"))
     assert level_id(g) == "level1"
     assert g.route == "xuanen.gaoluo.tripartite"
-    assert g.copies == ("xuanen.county.tripartite",)
+    assert g.copies == ("xuanen.gaoluo.government", "xuanen.county.tripartite")
+
+
+def test_xuanen_level1_over_several_townships_copies_each_other_township(
+    xuanen: Policy,
+) -> None:
+    """Level 1 reaching three townships: the report's township is responsible; each other
+    affected township's tripartite body gets a copy (CONTRACT.md, "Xuan'en routing")."""
+    figures = replace(
+        xfigs(regions=("gaoluo", "wanzhai", "zhushan"), workers=30, action="possible"),
+        region="wanzhai",
+    )
+    g = grade(xuanen, figures)
+    assert level_id(g) == "level1"
+    assert g.route == "xuanen.wanzhai.tripartite"
+    assert g.copies == (
+        "xuanen.gaoluo.tripartite",
+        "xuanen.zhushan.tripartite",
+        "xuanen.wanzhai.government",
+        "xuanen.county.tripartite",
+    )
 
 
 @pytest.mark.parametrize(
@@ -393,13 +416,14 @@ def test_xuanen_level2_needs_regions_and_workers(
 
 
 def test_xuanen_level2_route_limit_and_reason(xuanen: Policy) -> None:
-    """Level2: county tripartite body within 2 h, copied to the prefecture's."""
+    """Level2: county tripartite body within 2 h, copied to the county party committee and
+    government and to the prefecture's body."""
     g = grade(xuanen, xfigs(regions=("zhushan", "gaoluo"), workers=50))
     assert g.level is not None
     assert g.level.id == "level2"
     assert g.rank == 2
     assert g.route == "xuanen.county.tripartite"
-    assert g.copies == ("xuanen.prefecture.tripartite",)
+    assert g.copies == ("xuanen.county.government", "xuanen.prefecture.tripartite")
     assert g.level.limit == dt.timedelta(hours=2)
     gate, reason = g.reasons
     assert gate.startswith("collective_action ")  # the gate that passed
@@ -427,7 +451,7 @@ def figure_sets(draw: st.DrawFn, jurisdiction: str) -> Figures:
         workers_involved=draw(st.integers(min_value=0, max_value=200)),
         amount_yuan=draw(amounts),
         terminations=draw(st.integers(min_value=0, max_value=60)),
-        collective_action=draw(st.sampled_from(ACTIONS)),
+        collective_action=CollectiveAction(draw(st.sampled_from(ACTIONS))),
         extreme_individual=draw(st.booleans()),
         potential_major_impact=draw(st.booleans()),
         sources=draw(st.frozensets(st.sampled_from(["hotline", "petition", "grid", "media"]))),
@@ -448,7 +472,10 @@ def raised(draw: st.DrawFn, jurisdiction: str) -> tuple[Figures, Figures]:
         lambda f: replace(f, extreme_individual=True),
         lambda f: replace(f, potential_major_impact=True),
         lambda f: replace(
-            f, collective_action=ACTIONS[min(ACTIONS.index(f.collective_action) + 1, 2)]
+            f,
+            collective_action=CollectiveAction(
+                ACTIONS[min(ACTIONS.index(f.collective_action) + 1, 2)]
+            ),
         ),
     ]
     bump = draw(st.sampled_from(bumps))
@@ -602,7 +629,15 @@ def test_a_new_report_never_lowers_the_grade(
     assert grade(policy, merge(a, b)).rank >= grade(policy, b_as_a).rank
 
 
-# -------------------------------------------------------------------- correlation_key
+# -------------------------------------------------------------------- correlation keys
+
+
+def correlation_key(
+    *, jurisdiction: str, credit_code: str | None, name: str | None, category: str
+) -> str | None:
+    """The key a report is first looked up by: its code's, else its name's."""
+    return code_key(jurisdiction, category, credit_code) or name_key(jurisdiction, category, name)
+
 
 CODE = "91350100M000100Y43"
 
@@ -722,7 +757,7 @@ def cand(
         incident_id=incident_id,
         regions=frozenset(regions),
         workers_involved=workers,
-        collective_action=action,
+        collective_action=CollectiveAction(action),
         last_report_at=NOW - age,
     )
 

@@ -33,8 +33,11 @@ CHANGCHUN_REGIONS = {
     "gongzhuling": "公主岭市",
     "nongan": "农安县",
 }
-XUANEN_BODIES = {f"xuanen.{r}.tripartite" for r in XUANEN_REGIONS} | {
+XUANEN_BODIES = {
+    f"xuanen.{r}.{b}" for r in XUANEN_REGIONS for b in ("tripartite", "government")
+} | {
     "xuanen.county.tripartite",
+    "xuanen.county.government",
     "xuanen.bureau.leading_group",
     "xuanen.prefecture.tripartite",
 }
@@ -122,6 +125,16 @@ def test_changchun_escalates_up_to_the_city_government(built_in: Registry) -> No
         "changchun.director",
         "changchun.city_government",
     ]
+
+
+def test_each_township_has_its_party_committee_and_government(built_in: Registry) -> None:
+    """乡镇党委政府 and 县委县政府 receive copies of Xuan'en's warnings (seeds/000 三(三))."""
+    xuanen = built_in.get("xuanen")
+    assert xuanen is not None
+    for region, name in XUANEN_REGIONS.items():
+        body = xuanen.bodies_by_id[f"xuanen.{region}.government"]
+        assert (body.name, body.region, body.external) == (f"{name}党委政府", region, False)
+    assert xuanen.bodies_by_id["xuanen.county.government"].name == "县委县政府"
 
 
 def test_only_the_outside_bodies_are_external(built_in: Registry) -> None:
