@@ -34,7 +34,12 @@ XUANEN_REGIONS = {
     "xiaoguan",
     "chunmuying",
 }
-XUANEN_BODIES = {f"xuanen.{r}.tripartite" for r in XUANEN_REGIONS} | {
+XUANEN_BODIES = (
+    {f"xuanen.{r}.tripartite" for r in XUANEN_REGIONS}
+    # 乡镇党委政府 and 县委县政府, to whom warnings are copied (CONTRACT.md v1.1, seed 000 三(三))
+    | {f"xuanen.{r}.government" for r in XUANEN_REGIONS}
+    | {"xuanen.county.government"}
+) | {
     "xuanen.county.tripartite",
     "xuanen.bureau.leading_group",
     "xuanen.prefecture.tripartite",
