@@ -6,8 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from libs.common.auth import Principal, Role, require
+from libs.common.idempotency import Idempotent, idempotency
 from libs.common.problems import problem_responses
 from services.grading.schemas import AssessmentIn, IncidentDetail, IncidentOut, IncidentPage
 from services.grading.service import Grading
@@ -28,7 +31,8 @@ _ASSESS = (
     "not an external one) or an admin confirms the level, or sets another one (or none) "
     "with a reason. A manual warning for an incident below every level is a `set_level`. "
     "The level then stands until a report brings a larger figure or a new flag. Every "
-    "assessment is in the incident's timeline."
+    "assessment is in the incident's timeline. A retry with the same `Idempotency-Key` "
+    "gets the first answer; the same key with another body is 409."
 )
 
 
@@ -82,15 +86,24 @@ def router(grading: Grading) -> APIRouter:
         responses=problem_responses(401, 403, 404, 409, 422),
     )
     async def assess(
-        incident_id: IncidentId, body: AssessmentIn, principal: Assessor
-    ) -> IncidentOut:
-        # One call from the body alone: the place where a replayed Idempotency-Key answers.
+        incident_id: IncidentId,
+        body: AssessmentIn,
+        principal: Assessor,
+        idem: Annotated[Idempotent, idempotency("grading")],
+    ) -> JSONResponse:
         async def call() -> IncidentOut:
             return await grading.assess(incident_id, body, principal=principal)
 
-        return await call()
+        return await idem.run(principal, _Assessed(incident_id=incident_id, body=body), call)
 
     return api
+
+
+class _Assessed(BaseModel):
+    """What an Idempotency-Key of an assessment stands for: the incident and the body."""
+
+    incident_id: str
+    body: AssessmentIn
 
 
 def _checked(

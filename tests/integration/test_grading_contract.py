@@ -315,3 +315,23 @@ async def test_the_timeline_shows_acknowledgements_closings_escalations_and_reve
     )
     assert revealed.detail["report_id"] == placed["id"]
     assert again is not None and "changchun.leading_group" in again.bodies
+
+
+async def test_an_assessment_retried_with_its_idempotency_key_is_made_once(
+    embedded: Running,
+) -> None:
+    """Retries are safe: the same key and body get the first answer, and one timeline entry;
+    the same key with another body is 409."""
+    incident = await incident_of(embedded, await submit(embedded, report(workers_involved=60)))
+    url = f"/v1/incidents/{incident['id']}/assessment"
+    headers = embedded.auth() | {"Idempotency-Key": "assess-1"}
+    body = {"decision": "set_level", "level": "yellow", "reason": "核实后降级"}
+    first = await embedded.client.post(url, json=body, headers=headers)
+    again = await embedded.client.post(url, json=body, headers=headers)
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json() == again.json() and first.json()["level"] == "yellow"
+    other = await embedded.client.post(url, json=body | {"level": "blue"}, headers=headers)
+    assert_problem(other, 409)
+    detail = await embedded.client.get(f"/v1/incidents/{incident['id']}", headers=embedded.auth())
+    kinds = [e["kind"] for e in detail.json()["timeline"]]
+    assert kinds.count("level_set_by_assessment") == 1, kinds
