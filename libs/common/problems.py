@@ -119,83 +119,87 @@ def document_problems(app: FastAPI) -> None:
 
 def install_problem_handlers(app: FastAPI) -> None:
     """Answer every error of the app, including the framework's own, with problem+json."""
+    app.add_exception_handler(Problem, _problem)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    app.add_exception_handler(sa_exc.DBAPIError, _database)  # type: ignore[arg-type]
+    app.add_exception_handler(OSError, _network)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
 
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+
+async def _problem(request: Request, exc: Problem) -> JSONResponse:
+    return problem_response(
+        request,
+        exc.status,
+        exc.detail,
+        type_=exc.type,
+        title=exc.title,
+        headers=exc.headers,
+        **exc.extra,
+    )
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"no resource at {request.url.path}"
+    if exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    return problem_response(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+
+async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    if any(e["type"] == "json_invalid" for e in errors):
         return problem_response(
             request,
-            exc.status,
-            exc.detail,
-            type_=exc.type,
-            title=exc.title,
-            headers=exc.headers,
-            **exc.extra,
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-        if exc.status_code == 404 and detail == "Not Found":
-            detail = f"no resource at {request.url.path}"
-        if exc.status_code == 405:
-            detail = f"{request.method} is not allowed on {request.url.path}"
-        return problem_response(
-            request, exc.status_code, detail, headers=getattr(exc, "headers", None)
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
-        if any(e["type"] == "json_invalid" for e in errors):
-            return problem_response(
-                request,
-                400,
-                "the request body is not valid JSON",
-                type_=TYPE_BASE + "malformed-json",
-                errors=errors,
-            )
-        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-        where = ".".join(str(p) for p in first["loc"] if p != "body") or "request"
-        detail = f"{where}: {first['msg']}"
-        if len(errors) > 1:
-            detail += f" (and {len(errors) - 1} more)"
-        return problem_response(
-            request,
-            422,
-            detail,
-            type_=TYPE_BASE + "validation-error",
-            title="Validation failed",
+            400,
+            "the request body is not valid JSON",
+            type_=TYPE_BASE + "malformed-json",
             errors=errors,
         )
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(p) for p in first["loc"] if p != "body") or "request"
+    detail = f"{where}: {first['msg']}"
+    if len(errors) > 1:
+        detail += f" (and {len(errors) - 1} more)"
+    return problem_response(
+        request,
+        422,
+        detail,
+        type_=TYPE_BASE + "validation-error",
+        title="Validation failed",
+        errors=errors,
+    )
 
-    @app.exception_handler(sa_exc.DBAPIError)
-    async def _database(request: Request, exc: sa_exc.DBAPIError) -> JSONResponse:
-        if is_database_outage(exc):
-            log.warning("database unavailable", extra={"path": request.url.path})
-            return problem_response(
-                request,
-                503,
-                "the database is unavailable; nothing was stored, retry shortly",
-                type_=TYPE_BASE + "unavailable",
-                headers={"Retry-After": "5"},
-            )
-        return await _unexpected(request, exc)
 
-    @app.exception_handler(OSError)
-    async def _network(request: Request, exc: OSError) -> JSONResponse:
-        log.warning("a dependency is unreachable", exc_info=True)
+async def _database(request: Request, exc: sa_exc.DBAPIError) -> JSONResponse:
+    if is_database_outage(exc):
+        log.warning("database unavailable", extra={"path": request.url.path})
         return problem_response(
             request,
             503,
-            "a dependency is unreachable; nothing was stored, retry shortly",
+            "the database is unavailable; nothing was stored, retry shortly",
             type_=TYPE_BASE + "unavailable",
             headers={"Retry-After": "5"},
         )
+    return await _unexpected(request, exc)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"path": request.url.path})
-        return problem_response(request, 500, "an unexpected error occurred; it has been logged")
+
+async def _network(request: Request, exc: OSError) -> JSONResponse:
+    log.warning("a dependency is unreachable", exc_info=True)
+    return problem_response(
+        request,
+        503,
+        "a dependency is unreachable; nothing was stored, retry shortly",
+        type_=TYPE_BASE + "unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return problem_response(request, 500, "an unexpected error occurred; it has been logged")
