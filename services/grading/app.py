@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
-from libs.common.runtime import Runtime, Service, build_app
+from libs.common.runtime import Runtime, Service
 from services.grading import api
 from services.grading.consumers import consumers
 from services.grading.policy import load_policies
@@ -25,7 +23,3 @@ def service(runtime: Runtime) -> Service:
         name=SERVICE, outbox=outbox, routers=[api.router(grading)], consumers=consumers(grading)
     )
 
-
-def create_app(runtime: Runtime) -> FastAPI:
-    """The grading service on its own."""
-    return build_app(runtime, [service(runtime)], title="laborwatch grading")
