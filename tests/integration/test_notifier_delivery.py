@@ -35,7 +35,6 @@ from tests.integration.test_notifier_api import (
     changchun_blue,
     deliveries,
     incident_id_of,
-    is_problem,
     listing,
     metric,
     notification_events,
@@ -221,6 +220,14 @@ def polled(read: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
     return check
 
 
+def is_page(response: Any, status: int) -> str:
+    """Assert an HTML page in Chinese of the status; return its text."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert '<html lang="zh-CN">' in response.text
+    return str(response.text)
+
+
 def link_path(url: str) -> str:
     assert url.startswith(PUBLIC_URL + "/ack/"), url
     return urlsplit(url).path
@@ -294,14 +301,20 @@ async def test_a_signed_webhook_and_an_email_carry_the_warning_and_a_working_lin
         unchanged = one(await listing(system.client, system.auth()), id=notification["id"])
         assert unchanged["status"] == "pending"  # looking is not acknowledging
 
-        acked = await system.client.post(path)
-        assert acked.status_code == 200, acked.text
-        assert acked.json()["id"] == notification["id"]
-        assert acked.json()["status"] == "acknowledged"
-        assert acked.json()["acknowledged_by"] == "link"
-        assert acked.json()["late"] is False
-        again = await system.client.post(path)
-        assert again.status_code == 200 and again.json() == acked.json()
+        confirmed = is_page(await system.client.post(path, data={"note": "已收到，马上处置"}), 200)
+        assert "已确认收到预警" in confirmed and "已收到，马上处置" in confirmed
+        acked = one(await listing(system.client, system.auth()), id=notification["id"])
+        assert acked["status"] == "acknowledged" and acked["late"] is False
+        # Acknowledged by the body the link reached, with the note it wrote.
+        assert acked["acknowledgement"] == {
+            "at": acked["acknowledged_at"],
+            "by": ZHUSHAN,
+            "note": "已收到，马上处置",
+            "via": "link",
+        }
+        again = is_page(await system.client.post(path, data={"note": "又一次"}), 200)
+        assert "已确认收到预警" in again
+        assert one(await listing(system.client, system.auth()), id=notification["id"]) == acked
 
 
 async def test_a_tampered_or_expired_link_is_refused(sqlite_url: str, receiver: Receiver) -> None:
@@ -320,15 +333,14 @@ async def test_a_tampered_or_expired_link_is_refused(sqlite_url: str, receiver: 
         i = len(token) // 2
         flipped = token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :]
         for bad in (forged, flipped, "nonsense", token[:-4]):
-            is_problem(await system.client.get(f"/ack/{bad}"), 401)
-            is_problem(await system.client.post(f"/ack/{bad}"), 401)
+            assert "此确认链接无效" in is_page(await system.client.get(f"/ack/{bad}"), 401)
+            assert "此确认链接无效" in is_page(await system.client.post(f"/ack/{bad}"), 401)
 
         # A link made three days and more ago has expired.
         notifier = build_notifier(system.runtime, http=system.client)
         expired = link_made(notifier, notification["id"], ago=dt.timedelta(hours=80))
-        problem = is_problem(await system.client.get(expired), 401)
-        assert "expired" in problem["detail"]
-        is_problem(await system.client.post(expired), 401)
+        assert "已过期" in is_page(await system.client.get(expired), 401)
+        assert "已过期" in is_page(await system.client.post(expired), 401)
         # The same notifier, with the clock right, makes links that work: the keys agree.
         fresh = link_made(notifier, notification["id"], ago=dt.timedelta(0))
         assert (await system.client.get(fresh)).status_code == 200
@@ -365,9 +377,9 @@ async def test_every_genuine_link_is_accepted(sqlite_url: str) -> None:
         unlucky = link_made(notifier, notification["id"], ago=dt.timedelta(0), dot_in_mac=True)
         page = await system.client.get(unlucky)
         assert page.status_code == 200, page.text
-        acked = await system.client.post(unlucky)
-        assert acked.status_code == 200, acked.text
-        assert acked.json()["status"] == "acknowledged"
+        assert "已确认收到预警" in is_page(await system.client.post(unlucky), 200)
+        acked = one(await listing(system.client, system.auth()), id=notification["id"])
+        assert acked["status"] == "acknowledged"
 
 
 async def test_links_expire_after_the_configured_time(sqlite_url: str, receiver: Receiver) -> None:
@@ -377,7 +389,7 @@ async def test_links_expire_after_the_configured_time(sqlite_url: str, receiver:
         (hook,) = await eventually(polled(receiver.received))
         path = link_path(hook.payload["ack_url"])
         await asyncio.sleep(1.5)  # the link's half a second (and the rounding) is over
-        assert "expired" in is_problem(await system.client.post(path), 401)["detail"]
+        assert "已过期" in is_page(await system.client.post(path), 401)
         still = one(await listing(system.client, system.auth()), id=notification["id"])
         assert still["status"] == "pending"
 
