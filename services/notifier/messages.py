@@ -8,7 +8,8 @@ action), reasons are grading's Chinese ones where it sent them, times are Beijin
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -36,6 +37,30 @@ CATEGORIES = {
     "other": "其他",
 }
 COLLECTIVE_ACTION = {"none": "无", "possible": "可能发生", "occurred": "已经发生"}
+
+
+# "rule figures (中文说明)": the gloss in brackets at the end, brackets inside it allowed.
+_GLOSSED = re.compile(
+    r"^.*?\s*[(（](?P<zh>[^()（）]*[\u4e00-\u9fff][^()（）]*"
+    r"(?:[(（][^()（）]*[)）][^()（）]*)*)[)）]$"
+)
+
+
+_CJK = re.compile("[\u4e00-\u9fff]")
+
+
+def reasons_in_chinese(summary: Mapping[str, Any]) -> list[str]:
+    """The reasons in Chinese: grading's `reasons_zh`; else its reasons, each by the Chinese
+    gloss it ends with (`workers_involved 35 >= 20 (涉及人数 35 ≥ 20 人)`), where it has one."""
+    if summary.get("reasons_zh"):
+        return list(summary["reasons_zh"])
+    shown = []
+    for reason in summary.get("reasons") or []:
+        m = _GLOSSED.match(reason)
+        # A rule's id and figures before the gloss are for machines; Chinese before it stays.
+        english = m is not None and not _CJK.search(reason[: m.start("zh")])
+        shown.append(m.group("zh") if m and english else reason)
+    return shown
 
 
 def beijing_time(at: dt.datetime) -> str:
@@ -77,7 +102,7 @@ class Wording:
         if s.get("credit_code"):
             enterprise += f"（统一社会信用代码 {s['credit_code']}）"
         categories = s.get("categories") or [s.get("category")]
-        reasons = s.get("reasons_zh") or s.get("reasons") or []
+        reasons = reasons_in_chinese(s)
         return [
             ("预警级别", n.level_label),
             ("预警企业", enterprise),
