@@ -584,7 +584,7 @@ async def test_every_message_is_in_chinese_with_the_essentials_and_a_link_to_thi
             return [r for r in caplog.records if r.getMessage().startswith("sms")]
 
         (sms,) = await eventually(sms_logged)
-        short = sms.text  # type: ignore[attr-defined]
+        short = sms.text
         assert "高罗镇" in short and "涉及30人" in short and "800,000.00 元" in short
         assert "可能发生" in short and TIME.search(short)
         assert "/ack/…" in short  # the link is in the message; its token is not in the log
