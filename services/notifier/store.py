@@ -142,6 +142,10 @@ class NotificationStore:
                     ),
                 )
             )
+            if incidents:
+                # Locked: an acknowledgement waits for the closing (and then finds it closed);
+                # the clock skips what is locked, and finds it closed next time.
+                query = lock(query, session)
             tx.checked.update(ids)
             for incident_id in incidents:
                 tx.pending[incident_id] = []

@@ -305,3 +305,49 @@ async def test_a_warning_and_its_reassessment_in_one_batch_leave_nothing_pending
         assert await fire_deadlines(notifier) == 0
     finally:
         await runtime.engine.dispose()
+
+
+async def test_a_rise_closes_the_escalation_of_the_earlier_level_too(
+    replicas: tuple[Notifier, Notifier],
+) -> None:
+    a, _ = replicas
+    first = warning(issued_ago=dt.timedelta(hours=7), limit=dt.timedelta(hours=6))
+    async with a.sessionmaker.begin() as session:
+        await on_warning(a, session, str(uuid.uuid4()), IncidentWarning.model_validate(first))
+    assert await fire_deadlines(a) == 1  # the township's deadline passed: the county is told
+    raised = {
+        "incident": first["incident"] | {"level": "level2", "level_rank": 2},
+        "warning": first["warning"]
+        | {
+            "level": "level2",
+            "level_label": "二级预警",
+            "level_rank": 2,
+            "previous_level": "level1",
+            "previous_level_rank": 1,
+            "issued_at": dt.datetime.now(dt.UTC).isoformat(),
+            "routed_to": {"body_id": "xuanen.county.tripartite", "name": "县"},
+            "escalation_chain": ["xuanen.prefecture.tripartite"],
+            "reporting_limit_seconds": 0.0,  # due at once: the clock would fire everything due
+        },
+    }
+    async with a.sessionmaker.begin() as session:
+        await on_warning(a, session, str(uuid.uuid4()), IncidentWarning.model_validate(raised))
+    async with a.sessionmaker() as session:
+        rows = {
+            (n.level, n.body_id): n for n in (await session.execute(select(Notification))).scalars()
+        }
+    escalation = rows[("level1", "xuanen.county.tripartite")]
+    assert (escalation.status, escalation.closed_reason) == ("closed", "superseded")
+    assert rows[("level1", "xuanen.zhushan.tripartite")].status == "overdue"  # late stays late
+    assert await fire_deadlines(a) == 1  # only the level2 notice; nothing of level1 escalates
+    async with a.sessionmaker() as session:
+        escalated_from = set(
+            (
+                await session.execute(
+                    select(Notification.escalated_from).where(
+                        Notification.escalated_from.is_not(None)
+                    )
+                )
+            ).scalars()
+        )
+    assert escalation.id not in escalated_from
