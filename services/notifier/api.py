@@ -151,15 +151,15 @@ def _links(api: APIRouter, notifier: Notifier) -> None:
         summary="The one-click acknowledgement page a message links to (HTML, Chinese)",
         responses={401: {"description": "a link that is not valid, or expired (HTML page)"}},
     )
-    async def ack_page(token: Token) -> HTMLResponse:
+    async def ack_page(token: Token, request: Request) -> HTMLResponse:
         try:
             notification_id = notifier.links.read(token, now=notifier.clock.now())
         except BadLink as exc:
-            return HTMLResponse(pages.error_page(str(exc)), status_code=401)
+            return _error(request, 401, str(exc))
         async with notifier.sessionmaker() as session:
             n = await notifier.store.get(session, notification_id)
         if n is None:
-            return HTMLResponse(pages.error_page("此预警通知不存在。"), status_code=404)
+            return _error(request, 404, "此预警通知不存在。")
         return HTMLResponse(pages.ack_page(notifier.wording, n, action=f"/ack/{token}"))
 
     @api.post(
@@ -173,22 +173,29 @@ def _links(api: APIRouter, notifier: Notifier) -> None:
         try:
             notification_id = notifier.links.read(token, now=notifier.clock.now())
         except BadLink as exc:
-            return HTMLResponse(pages.error_page(str(exc)), status_code=401)
+            return _error(request, 401, str(exc))
         note = _note(await request.body(), request.headers.get("content-type", ""))
         try:
             n = await operations.acknowledge(
                 notifier, notification_id, principal=None, note=note, via=Via.LINK
             )
         except Problem as exc:  # a closed notification, or one that is gone
-            if exc.status not in (404, 409):
+            if exc.status not in (404, 409) or "text/html" not in request.headers.get("accept", ""):
                 raise
             async with notifier.sessionmaker() as session:
                 found = await notifier.store.get(session, notification_id)
             if found is None:
-                return HTMLResponse(pages.error_page("此预警通知不存在。"), status_code=404)
+                return _error(request, 404, "此预警通知不存在。")
             page = pages.ack_page(notifier.wording, found, action=f"/ack/{token}")
             return HTMLResponse(page, status_code=409)
         return HTMLResponse(pages.confirmation_page(notifier.wording, n))
+
+
+def _error(request: Request, status: int, message: str) -> HTMLResponse:
+    """An error of a link: a page for a browser, problem+json for any other client."""
+    if "text/html" in request.headers.get("accept", ""):
+        return HTMLResponse(pages.error_page(message), status_code=status)
+    raise Problem(status, message)
 
 
 def _note(body: bytes, content_type: str) -> str | None:

@@ -37,6 +37,7 @@ from tests.integration.test_notifier_api import (
     changchun_blue,
     deliveries,
     incident_id_of,
+    is_problem,
     listing,
     metric,
     notification_events,
@@ -222,6 +223,9 @@ def polled(read: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
     return check
 
 
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
 def is_page(response: Any, status: int) -> str:
     """Assert an HTML page in Chinese of the status; return its text."""
     assert response.status_code == status, response.text
@@ -336,14 +340,19 @@ async def test_a_tampered_or_expired_link_is_refused(sqlite_url: str, receiver: 
         i = len(token) // 2
         flipped = token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :]
         for bad in (forged, flipped, "nonsense", token[:-4]):
-            assert "此确认链接无效" in is_page(await system.client.get(f"/ack/{bad}"), 401)
-            assert "此确认链接无效" in is_page(await system.client.post(f"/ack/{bad}"), 401)
+            got = await system.client.get(f"/ack/{bad}", headers=BROWSER)
+            assert "此确认链接无效" in is_page(got, 401)
+            got = await system.client.post(f"/ack/{bad}", headers=BROWSER)
+            assert "此确认链接无效" in is_page(got, 401)
+            # A client that is not a browser gets the API's problem+json.
+            is_problem(await system.client.get(f"/ack/{bad}"), 401)
 
         # A link made three days and more ago has expired.
         notifier = build_notifier(system.runtime, http=system.client)
         expired = link_made(notifier, notification["id"], ago=dt.timedelta(hours=80))
-        assert "已过期" in is_page(await system.client.get(expired), 401)
-        assert "已过期" in is_page(await system.client.post(expired), 401)
+        assert "已过期" in is_page(await system.client.get(expired, headers=BROWSER), 401)
+        assert "已过期" in is_page(await system.client.post(expired, headers=BROWSER), 401)
+        assert "已过期" in is_problem(await system.client.post(expired), 401)["detail"]
         # The same notifier, with the clock right, makes links that work: the keys agree.
         fresh = link_made(notifier, notification["id"], ago=dt.timedelta(0))
         assert (await system.client.get(fresh)).status_code == 200
@@ -392,7 +401,7 @@ async def test_links_expire_after_the_configured_time(sqlite_url: str, receiver:
         (hook,) = await eventually(polled(receiver.received))
         path = link_path(hook.payload["ack_url"])
         await asyncio.sleep(1.5)  # the link's half a second (and the rounding) is over
-        assert "已过期" in is_page(await system.client.post(path), 401)
+        assert "已过期" in is_page(await system.client.post(path, headers=BROWSER), 401)
         still = one(await listing(system.client, system.auth()), id=notification["id"])
         assert still["status"] == "pending"
 
