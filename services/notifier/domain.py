@@ -8,7 +8,7 @@ import datetime as dt
 import enum
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -202,7 +202,6 @@ class Notification:
     late: bool = False
     escalated_from: str | None = None
     reminders_sent: int = 0
-    changed: bool = field(default=False, compare=False)
 
     @classmethod
     def issue(
@@ -286,7 +285,6 @@ class Notification:
         self.ack_note = note
         self.ack_via = via
         self.next_reminder_at = None
-        self.changed = True
         report = self._late_report(at, acknowledged=True) if self.late else None
         return Acknowledged(self.late, report, late_report_exists=clock_noticed)
 
@@ -298,7 +296,6 @@ class Notification:
         self.closed_reason = reason
         self.closed_at = at
         self.next_reminder_at = None
-        self.changed = True
         return True
 
     def fire_deadline(self, now: dt.datetime, *, fractions: Sequence[float]) -> Overdue | None:
@@ -308,7 +305,6 @@ class Notification:
             return None
         self.status = Status.OVERDUE
         self.next_reminder_at = None
-        self.changed = True
         up = escalate_to(self.escalation_chain)
         escalation = None
         if up is not None:
@@ -343,7 +339,6 @@ class Notification:
         self.next_reminder_at = next_reminder(
             self.issued_at, self.due_at, self.reminder_fractions, after=now
         )
-        self.changed = True
         return True
 
     def _late_report(self, at: dt.datetime, *, acknowledged: bool) -> LateReport:

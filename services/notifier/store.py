@@ -186,7 +186,8 @@ class NotificationStore:
 
     def save(self, session: AsyncSession, n: Notification) -> None:
         """Write a changed notification at commit; its queued reminders go if it is no longer
-        pending."""
+        pending. (One made in this transaction is still a row kept for commit: it goes in as it
+        is now. Nothing here calls `insert_now`, which would write it earlier.)"""
         tx = _tx(session)
         made = tx.rows.get(n.id)
         if made is not None:
