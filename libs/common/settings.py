@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     # How long a process trusts an API key it found live; a revocation takes up to this long.
     api_key_cache_seconds: float = Field(default=5.0, ge=0)
     # Where people reach this deployment: one-click acknowledgement links point here.
-    public_url: str = "http://127.0.0.1:8000"
+    # Unset: the served process itself, http://{HOST}:{PORT}.
+    public_url: str | None = None
     # Reminders before a reporting deadline, as fractions of the limit (0.5 = half-way).
     reminder_fractions: tuple[float, ...] = (0.5, 0.9)
     deadline_poll_seconds: float = Field(default=0.5, gt=0)
@@ -119,6 +120,11 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """Say whether the database is SQLite."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def effective_public_url(self) -> str:
+        """PUBLIC_URL, or the address this process serves on."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @property
     def drill(self) -> bool:

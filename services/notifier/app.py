@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 
 import httpx
-from fastapi import FastAPI
 
-from libs.common.runtime import Runtime, Service, build_app
+from libs.common.runtime import Runtime, Service
 from services.notifier import api
 from services.notifier.channels import (
     EmailSender,
@@ -16,8 +16,10 @@ from services.notifier.channels import (
     Sender,
     SmtpConfig,
     WebhookSender,
+    without_tokens,
 )
 from services.notifier.consumers import consumers
+from services.notifier.links import AckLinks
 from services.notifier.service import SERVICE, Notifier
 from services.notifier.workers import deadline_clock, delivery_queue
 
@@ -42,6 +44,11 @@ def build_notifier(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -
     }
     # The link-signing key is derived, so that a link never exposes SECRET_KEY's other uses.
     signing_key = hashlib.sha256(b"ack-link:" + settings.effective_secret_key.encode()).digest()
+    links = AckLinks(
+        public_url=settings.effective_public_url,
+        signing_key=signing_key,
+        ttl=dt.timedelta(hours=settings.ack_link_ttl_hours),
+    )
     return Notifier(
         sessionmaker=runtime.sessionmaker,
         registry=runtime.registry,
@@ -49,18 +56,17 @@ def build_notifier(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -
         clock=runtime.clock,
         cipher=runtime.cipher,
         senders=senders,
-        public_url=settings.public_url,
-        signing_key=signing_key,
+        links=links,
         reminder_fractions=settings.reminder_fractions,
         max_attempts=settings.delivery_max_attempts,
         backoff_seconds=settings.delivery_backoff_seconds,
-        ack_link_ttl=dt.timedelta(hours=settings.ack_link_ttl_hours),
     )
 
 
 def service(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -> Service:
     """Assemble the notifier's parts on the runtime."""
     client = http or httpx.AsyncClient(timeout=10)
+    _keep_tokens_out_of_access_logs()
     notifier = build_notifier(runtime, http=client)
     poll = runtime.settings.deadline_poll_seconds
     return Service(
@@ -76,6 +82,16 @@ def service(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -> Servi
     )
 
 
-def create_app(runtime: Runtime) -> FastAPI:
-    """The notifier on its own."""
-    return build_app(runtime, [service(runtime)], title="laborwatch notifier")
+class _NoAckTokens(logging.Filter):
+    """Drop the token of one-click acknowledgement links from the server's access log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(without_tokens(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def _keep_tokens_out_of_access_logs() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _NoAckTokens) for f in access.filters):
+        access.addFilter(_NoAckTokens())

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import format_datetime
 from typing import Any, Protocol
 
 import aiosmtplib
@@ -13,6 +15,7 @@ import httpx
 import orjson
 from standardwebhooks.webhooks import Webhook
 
+from libs.common.clock import SHANGHAI
 from libs.common.privacy import mask_phone
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,15 @@ class Message:
     subject: str
     text: str
     payload: dict[str, Any]
+    short: str = ""  # the SMS text
+
+
+_ACK_TOKEN = re.compile(r"/ack/[A-Za-z0-9_-]+")
+
+
+def without_tokens(text: str) -> str:
+    """A text fit for the log: acknowledgement links lose their token."""
+    return _ACK_TOKEN.sub("/ack/…", text)
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,7 @@ class EmailSender:
         email["To"] = target.address
         email["Subject"] = message.subject
         email["Message-ID"] = f"<{message.message_id}@laborwatch>"
+        email["Date"] = format_datetime(dt.datetime.now(SHANGHAI))
         email.set_content(message.text)
         try:
             await aiosmtplib.send(
@@ -128,5 +141,5 @@ class LoggingSmsGateway:
         """Log the message that would go out."""
         log.info(
             "sms (no gateway configured)",
-            extra={"phone": mask_phone(target.address), "text": message.subject},
+            extra={"phone": mask_phone(target.address), "text": without_tokens(message.short)},
         )

@@ -7,6 +7,16 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from libs.common.clock import LocalTime
+from services.notifier.domain import ClosedReason, Kind, Status, Via
+
+
+class AcknowledgementOut(BaseModel):
+    """Who acknowledged, when, how, and what they said."""
+
+    at: LocalTime
+    by: str = Field(description="the key or user; for a link, the body it reached")
+    note: str | None
+    via: Via
 
 
 class NotificationOut(BaseModel):
@@ -24,14 +34,24 @@ class NotificationOut(BaseModel):
                     "level_label": "一级预警",
                     "issued_at": "2026-11-21T09:31:00+08:00",
                     "due_at": "2026-11-21T15:31:00+08:00",
-                    "status": "pending",
-                    "acknowledged_at": None,
+                    "status": "acknowledged",
+                    "closed_reason": None,
+                    "closed_at": None,
+                    "acknowledged_at": "2026-11-21T10:02:00+08:00",
+                    "acknowledged_by": "珠山镇值班 (xuanen.zhushan.tripartite)",
+                    "acknowledgement": {
+                        "at": "2026-11-21T10:02:00+08:00",
+                        "by": "珠山镇值班 (xuanen.zhushan.tripartite)",
+                        "note": "已收到，正在处置",
+                        "via": "api",
+                    },
                     "late": False,
                     "escalated_from": None,
                     "escalation_chain": [
                         "xuanen.county.tripartite",
                         "xuanen.prefecture.tripartite",
                     ],
+                    "regions": ["zhushan"],
                     "drill": False,
                 }
             ]
@@ -42,19 +62,28 @@ class NotificationOut(BaseModel):
     incident_id: str
     jurisdiction: str
     body_id: str
-    kind: Literal["responsible", "copy"] = Field(
-        description="responsible: must acknowledge by due_at; copy: for information"
+    kind: Kind = Field(
+        description="responsible: must acknowledge by due_at; copy: for information, "
+        "closed as soon as it is made"
     )
     level: str
     level_label: str
+    level_rank: int
     issued_at: LocalTime
     due_at: LocalTime | None
-    status: Literal["pending", "acknowledged", "overdue"]
+    status: Status
+    closed_reason: ClosedReason | None = Field(
+        description="superseded (the level rose), lifted (assessment lowered or lifted it), "
+        "case_closed, copy"
+    )
+    closed_at: LocalTime | None
     acknowledged_at: LocalTime | None
-    acknowledged_by: str | None
+    acknowledged_by: str | None = Field(description="the key or user that acknowledged")
+    acknowledgement: AcknowledgementOut | None
     late: bool = Field(description="acknowledged after due_at")
     escalated_from: str | None
     escalation_chain: list[str] = Field(description="the bodies above, frozen at issue")
+    regions: list[str] = Field(description="the incident's regions")
     reminders_sent: int
     drill: bool
 

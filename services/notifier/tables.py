@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from libs.common.db import Base, UTCDateTime
 from libs.common.tables import BigId
+from services.notifier import domain
 
 
 class Notification(Base):
@@ -21,18 +22,21 @@ class Notification(Base):
     incident_id: Mapped[str] = mapped_column(String(36), index=True)
     jurisdiction: Mapped[str] = mapped_column(String(64))
     body_id: Mapped[str] = mapped_column(String(128), index=True)
-    # responsible: must acknowledge by due_at; copy: for information (报告), no deadline.
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # domain.Kind
     level: Mapped[str] = mapped_column(String(32))
     level_label: Mapped[str] = mapped_column(String(64))
+    level_rank: Mapped[int] = mapped_column(Integer)
     policy: Mapped[str] = mapped_column(String(64))
     warning_id: Mapped[str] = mapped_column(String(200))  # the incident.warning event's id
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(16))  # pending | acknowledged | overdue
+    status: Mapped[str] = mapped_column(String(16))  # domain.Status
+    closed_reason: Mapped[str | None] = mapped_column(String(16))  # domain.ClosedReason
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))  # the key or user
     ack_note: Mapped[str | None] = mapped_column(Text)
+    ack_via: Mapped[str | None] = mapped_column(String(8))  # domain.Via
     late: Mapped[bool] = mapped_column(Boolean)
     escalated_from: Mapped[str | None] = mapped_column(String(36))
     # Frozen when the warning was issued: a policy file changed later alters none of these.
@@ -42,6 +46,10 @@ class Notification(Base):
     next_reminder_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     reminders_sent: Mapped[int] = mapped_column(Integer)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)  # the warning's essentials
+    # The incident's regions, for who reads it; `region_set` is ",a,b," for SQL to match.
+    regions: Mapped[list[str]] = mapped_column(JSON)
+    region_set: Mapped[str] = mapped_column(String(500))
+    event_key: Mapped[str] = mapped_column(String(200))  # the Kafka key of its events
     drill: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
@@ -63,7 +71,7 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     notification_id: Mapped[str] = mapped_column(String(36), index=True)
-    purpose: Mapped[str] = mapped_column(String(16))  # notice | reminder
+    purpose: Mapped[str] = mapped_column(String(16))  # domain.Purpose
     channel: Mapped[str] = mapped_column(String(16))  # webhook | email | sms
     channel_id: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed | cancelled
@@ -103,3 +111,67 @@ class Channel(Base):
     secret_sealed: Mapped[str | None] = mapped_column(Text)  # webhook secret, encrypted
     enabled: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+# ------------------------------------------------------- the aggregate and its rows
+
+
+def row_of(n: domain.Notification) -> dict[str, Any]:
+    """A notification as its table's row."""
+    return {
+        "id": n.id,
+        "incident_id": n.incident_id,
+        "jurisdiction": n.jurisdiction,
+        "body_id": n.body_id,
+        "kind": n.kind.value,
+        "level": n.level,
+        "level_label": n.level_label,
+        "level_rank": n.level_rank,
+        "policy": n.policy,
+        "warning_id": n.warning_id,
+        "issued_at": n.issued_at,
+        "due_at": n.due_at,
+        "status": n.status.value,
+        "closed_reason": n.closed_reason.value if n.closed_reason else None,
+        "closed_at": n.closed_at,
+        "acknowledged_at": n.acknowledged_at,
+        "acknowledged_by": n.acknowledged_by,
+        "ack_note": n.ack_note,
+        "ack_via": n.ack_via.value if n.ack_via else None,
+        "late": n.late,
+        "escalated_from": n.escalated_from,
+        "limit_seconds": n.limit_seconds,
+        "escalation_chain": n.escalation_chain,
+        "reminder_fractions": n.reminder_fractions,
+        "next_reminder_at": n.next_reminder_at,
+        "reminders_sent": n.reminders_sent,
+        "summary": n.summary,
+        "regions": n.regions,
+        "region_set": "," + ",".join(n.regions) + ",",
+        "event_key": n.event_key,
+        "drill": n.drill,
+        "created_at": n.created_at,
+    }
+
+
+def aggregate(row: Any) -> domain.Notification:
+    """A notification read from its table."""
+    m = dict(row._mapping)
+    del m["region_set"]
+    m["kind"] = domain.Kind(m["kind"])
+    m["status"] = domain.Status(m["status"])
+    m["closed_reason"] = domain.ClosedReason(m["closed_reason"]) if m["closed_reason"] else None
+    m["ack_via"] = domain.Via(m["ack_via"]) if m["ack_via"] else None
+    return domain.Notification(**m)
+
+
+def late_row(report: domain.LateReport) -> dict[str, Any]:
+    return {
+        "notification_id": report.notification_id,
+        "incident_id": report.incident_id,
+        "body_id": report.body_id,
+        "level": report.level,
+        "due_at": report.due_at,
+        "detected_at": report.detected_at,
+        "acknowledged_at": report.acknowledged_at,
+    }

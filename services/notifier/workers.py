@@ -11,6 +11,8 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from services.notifier import deadlines, delivery, operations
+from services.notifier.domain import Status
 from services.notifier.metrics import NOTIFICATIONS
 from services.notifier.service import Notifier
 
@@ -27,13 +29,13 @@ def deadline_clock(
         gauges_due = loop.time()
         while True:
             try:
-                fired = await notifier.fire_deadlines()
-                reminded = await notifier.send_reminders()
+                fired = await deadlines.fire_deadlines(notifier)
+                reminded = await deadlines.send_reminders(notifier)
                 # By the clock, not by the turn: a busy clock turns many times a second, and
                 # counting scans every notification.
                 if loop.time() >= gauges_due:
-                    counts = await notifier.counts()
-                    for status in ("pending", "acknowledged", "overdue"):
+                    counts = await operations.counts(notifier)
+                    for status in Status:
                         NOTIFICATIONS.labels(status).set(counts.get(status, 0))
                     gauges_due = loop.time() + gauge_seconds
                 if fired or reminded:
@@ -56,7 +58,7 @@ def delivery_queue(
     async def run() -> None:
         while True:
             try:
-                if await notifier.deliver_due():
+                if await delivery.deliver_due(notifier):
                     continue
             except asyncio.CancelledError:
                 raise

@@ -212,7 +212,9 @@ async def test_a_level1_warning_makes_a_responsible_notification_and_a_copy(
     assert when(warning["due_at"]) == when(responsible["due_at"])
 
     assert copy["kind"] == "copy"
-    assert copy["due_at"] is None and copy["status"] == "pending"
+    # A copy needs no acknowledgement: it is closed as soon as it is made.
+    assert copy["due_at"] is None and copy["status"] == "closed"
+    assert copy["closed_reason"] == "copy" and copy["closed_at"] is not None
     assert copy["escalation_chain"] == []
     assert when(copy["issued_at"]) == issued
 
@@ -237,14 +239,20 @@ async def test_filters_by_body_and_status(embedded: Running) -> None:
     done = await listing(embedded.client, admin, status="acknowledged")
     assert [n["id"] for n in done] == [target["id"]]
     pending = await listing(embedded.client, admin, status="pending")
-    assert len(pending) == 3 and target["id"] not in {n["id"] for n in pending}
+    assert len(pending) == 1 and target["id"] not in {n["id"] for n in pending}
+    copies = await listing(embedded.client, admin, status="closed", closed_reason="copy")
+    assert len(copies) == 2 and {n["body_id"] for n in copies} == {COUNTY}
     assert await listing(embedded.client, admin, status="overdue") == []
     both = await listing(embedded.client, admin, body_id=ZHUSHAN, status="pending")
     assert [n["incident_id"] for n in both] == [first]
     assert await listing(embedded.client, admin, incident_id=str(uuid.uuid4())) == []
 
     bad = await embedded.client.get("/v1/notifications", params={"status": "lost"}, headers=admin)
-    is_problem(bad, 422)
+    assert "status" in is_problem(bad, 422)["detail"]
+    bad = await embedded.client.get(
+        "/v1/notifications", params={"closed_reason": "forgotten"}, headers=admin
+    )
+    assert "closed_reason" in is_problem(bad, 422)["detail"]
 
 
 async def test_pages_follow_the_cursor_newest_first(embedded: Running) -> None:
@@ -320,8 +328,15 @@ async def test_the_body_acknowledges_once_and_others_may_not(embedded: Running) 
     assert acked["id"] == target["id"]
     assert acked["status"] == "acknowledged"
     assert acked["late"] is False
-    assert acked["acknowledged_by"] == ZHUSHAN
+    # Who acknowledged: the key (and the body it acts for), with the note and the way.
+    assert acked["acknowledged_by"] == f"responder {ZHUSHAN} ({ZHUSHAN})"
     assert before <= when(acked["acknowledged_at"]) <= after
+    assert acked["acknowledgement"] == {
+        "at": acked["acknowledged_at"],
+        "by": f"responder {ZHUSHAN} ({ZHUSHAN})",
+        "note": "已收到，正在处置",
+        "via": "api",
+    }
 
     again = await embedded.client.post(url, json={"note": "再次确认"}, headers=zhushan)
     assert again.status_code == 200, again.text
@@ -367,14 +382,18 @@ async def test_a_responder_sees_only_its_bodys_notifications(embedded: Running) 
     await notifications_of(embedded, xuanen, at_least=2)
     await notifications_of(embedded, changchun, at_least=1)
 
+    # A township's body reads its township's notifications (the copy to the county too).
     zhushan = await listing(embedded.client, await responder(embedded, ZHUSHAN))
-    assert len(zhushan) == 1 and zhushan[0]["body_id"] == ZHUSHAN
+    assert sorted(n["body_id"] for n in zhushan) == [COUNTY, ZHUSHAN]
+    # A body without a region reads its jurisdiction.
     county = await listing(embedded.client, await responder(embedded, COUNTY))
-    assert [(n["body_id"], n["kind"]) for n in county] == [(COUNTY, "copy")]
+    assert sorted(n["body_id"] for n in county) == [COUNTY, ZHUSHAN]
     office = await listing(embedded.client, embedded.auth("responder"))
     assert [(n["body_id"], n["incident_id"]) for n in office] == [(OFFICE, changchun)]
-    # Asking for another body's notifications gives nothing, not someone else's.
-    assert await listing(embedded.client, await responder(embedded, ZHUSHAN), body_id=COUNTY) == []
+    # Another township's body reads nothing of zhushan's, even asking by body.
+    gaoluo = await responder(embedded, "xuanen.gaoluo.tripartite")
+    assert await listing(embedded.client, gaoluo) == []
+    assert await listing(embedded.client, gaoluo, body_id=ZHUSHAN) == []
     # An analyst sees its own jurisdiction only.
     analyst = await listing(embedded.client, embedded.auth("analyst_xuanen"))
     assert {n["jurisdiction"] for n in analyst} == {"xuanen"} and len(analyst) == 2
@@ -529,9 +548,9 @@ async def test_an_unacknowledged_warning_climbs_the_chain_to_the_top(sqlite_url:
         for lower, upper in ((town, county), (county, prefecture)):
             assert when(upper["due_at"]) - when(upper["issued_at"]) == dt.timedelta(seconds=1)
             assert when(upper["issued_at"]) >= when(lower["due_at"])
-        # The copy to the county stays a copy: no deadline, never overdue.
+        # The copy to the county stays a copy: no deadline, closed, never overdue.
         copy = one(items, kind="copy")
-        assert copy["body_id"] == COUNTY and copy["status"] == "pending"
+        assert copy["body_id"] == COUNTY and copy["status"] == "closed"
 
         lates = {r.notification_id: r for r in await late_reports(drill.runtime)}
         assert set(lates) == {town["id"], county["id"], prefecture["id"]}

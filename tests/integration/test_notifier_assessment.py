@@ -1,4 +1,5 @@
-"""A level the leading group sets or lifts replaces the notifications still pending."""
+"""A level the leading group sets or lifts closes the notifications still pending (`lifted`):
+an assessment is not an acknowledgement, and none is faked."""
 
 from __future__ import annotations
 
@@ -48,8 +49,9 @@ async def test_a_lowered_then_lifted_warning_closes_what_was_pending(embedded: R
         return items if len(items) == 2 and any(n["level"] == "blue" for n in items) else None
 
     items = {n["level"]: n for n in await eventually(replaced)}
-    assert items["red"]["status"] == "acknowledged"
-    assert items["red"]["acknowledged_by"] == "assessment"
+    assert items["red"]["status"] == "closed"
+    assert items["red"]["closed_reason"] == "lifted"
+    assert items["red"]["acknowledged_at"] is None and items["red"]["acknowledgement"] is None
     assert items["blue"]["status"] == "pending"
     assert items["blue"]["body_id"] == "changchun.leading_group_office"
 
@@ -62,6 +64,21 @@ async def test_a_lowered_then_lifted_warning_closes_what_was_pending(embedded: R
 
     async def none_pending() -> bool:
         items = await notifications(embedded, iid)
-        return len(items) == 2 and all(n["status"] == "acknowledged" for n in items)
+        return len(items) == 2 and all(n["status"] == "closed" for n in items)
 
     await eventually(none_pending)
+    items = {n["level"]: n for n in await notifications(embedded, iid)}
+    assert items["blue"]["closed_reason"] == "lifted"
+    assert items["blue"]["acknowledged_at"] is None
+    pending = await embedded.client.get(
+        "/v1/notifications",
+        params={"incident_id": iid, "status": "pending"},
+        headers=embedded.auth(),
+    )
+    assert pending.json()["items"] == []
+    lifted = await embedded.client.get(
+        "/v1/notifications",
+        params={"incident_id": iid, "closed_reason": "lifted"},
+        headers=embedded.auth(),
+    )
+    assert {n["level"] for n in lifted.json()["items"]} == {"red", "blue"}

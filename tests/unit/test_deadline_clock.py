@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 from typing import Any, cast
 
+import pytest
 from prometheus_client import REGISTRY
 
+from services.notifier import deadlines, operations
 from services.notifier.service import Notifier
 from services.notifier.workers import deadline_clock
 
@@ -19,21 +21,26 @@ class BusyNotifier:
         self.fired = 0
         self.counted = 0
 
-    async def fire_deadlines(self) -> int:
+    async def fire_deadlines(self, notifier: Any) -> int:
         self.fired += 1
         await asyncio.sleep(0.001)
         return 500
 
-    async def send_reminders(self) -> int:
+    async def send_reminders(self, notifier: Any) -> int:
         return 0
 
-    async def counts(self) -> dict[str, int]:
+    async def counts(self, notifier: Any) -> dict[str, int]:
         self.counted += 1
         return {"pending": 7, "overdue": 3}
 
 
-async def test_a_busy_clock_counts_notifications_by_time_not_by_turn() -> None:
+async def test_a_busy_clock_counts_notifications_by_time_not_by_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     busy = BusyNotifier()
+    monkeypatch.setattr(deadlines, "fire_deadlines", busy.fire_deadlines)
+    monkeypatch.setattr(deadlines, "send_reminders", busy.send_reminders)
+    monkeypatch.setattr(operations, "counts", busy.counts)
     run = deadline_clock(cast(Notifier, busy), poll_seconds=0.01, gauge_seconds=0.2)
     task = asyncio.create_task(run())
     await asyncio.sleep(0.5)

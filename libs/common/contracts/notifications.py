@@ -37,15 +37,20 @@ class NotificationData(BaseModel):
     kind: Literal["responsible", "copy"]
     level: str
     level_label: str
+    level_rank: int = 0
     issued_at: dt.datetime
     due_at: dt.datetime | None
     status: NotificationStatus
     closed_reason: ClosedReason | None = None
+    closed_at: dt.datetime | None = None
     acknowledged_at: dt.datetime | None
     acknowledgement: Acknowledgement | None = None
     late: bool
     escalated_from: str | None
     escalation_chain: list[str]
+    # The incident's regions: who reads the notification (a township's responder reads its
+    # region's).
+    regions: list[str] = []
     drill: bool
 
 
@@ -59,6 +64,7 @@ class NotificationEvent(EventData):
     kind: Literal["sent", "reminded", "delivered", "acknowledged", "overdue", "escalated", "closed"]
     incident_id: str
     notification: NotificationData
-    escalated_to: str | None = None
+    escalated_to: str | None = None  # the escalation's notification id
+    to_body_id: str | None = None  # and its body
     channel: str | None = None
     purpose: str | None = None
