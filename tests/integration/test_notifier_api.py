@@ -30,6 +30,7 @@ from tests.conftest import Running, a_report, eventually, make_settings, running
 ZHUSHAN = "xuanen.zhushan.tripartite"
 COUNTY = "xuanen.county.tripartite"
 PREFECTURE = "xuanen.prefecture.tripartite"
+ZHUSHAN_GOV = "xuanen.zhushan.government"  # 乡镇党委政府, copied on level 1
 OFFICE = "changchun.leading_group_office"
 
 # Drill scales: Xuan'en level1 (6 h) lasts 1 s; Changchun blue (24 h) lasts 3 s.
@@ -179,14 +180,16 @@ def is_problem(response: httpx.Response, status: int) -> dict[str, Any]:
 # ------------------------------------------------------------------- listing and deadline
 
 
-async def test_a_level1_warning_makes_a_responsible_notification_and_a_copy(
+async def test_a_level1_warning_makes_a_responsible_notification_and_its_copies(
     embedded: Running,
 ) -> None:
     incident_id = await incident_id_of(embedded, await submit(embedded, xuanen_report()))
-    items = await notifications_of(embedded, incident_id, at_least=2)
-    assert len(items) == 2
+    items = await notifications_of(embedded, incident_id, at_least=3)
+    assert len(items) == 3
     responsible = one(items, body_id=ZHUSHAN)
     copy = one(items, body_id=COUNTY)
+    government = one(items, body_id=ZHUSHAN_GOV)
+    assert government["kind"] == "copy" and government["closed_reason"] == "copy"
 
     assert responsible["kind"] == "responsible"
     assert responsible["incident_id"] == incident_id
@@ -222,8 +225,8 @@ async def test_a_level1_warning_makes_a_responsible_notification_and_a_copy(
 async def test_filters_by_body_and_status(embedded: Running) -> None:
     first = await incident_id_of(embedded, await submit(embedded, xuanen_report()))
     second = await incident_id_of(embedded, await submit(embedded, xuanen_report()))
-    await notifications_of(embedded, first, at_least=2)
-    ours = await notifications_of(embedded, second, at_least=2)
+    await notifications_of(embedded, first, at_least=3)
+    ours = await notifications_of(embedded, second, at_least=3)
     admin = embedded.auth()
 
     at_zhushan = await listing(embedded.client, admin, body_id=ZHUSHAN)
@@ -241,7 +244,7 @@ async def test_filters_by_body_and_status(embedded: Running) -> None:
     pending = await listing(embedded.client, admin, status="pending")
     assert len(pending) == 1 and target["id"] not in {n["id"] for n in pending}
     copies = await listing(embedded.client, admin, status="closed", closed_reason="copy")
-    assert len(copies) == 2 and {n["body_id"] for n in copies} == {COUNTY}
+    assert len(copies) == 4 and {n["body_id"] for n in copies} == {COUNTY, ZHUSHAN_GOV}
     assert await listing(embedded.client, admin, status="overdue") == []
     both = await listing(embedded.client, admin, body_id=ZHUSHAN, status="pending")
     assert [n["incident_id"] for n in both] == [first]
@@ -259,24 +262,24 @@ async def test_pages_follow_the_cursor_newest_first(embedded: Running) -> None:
     made = []
     for _ in range(3):
         incident_id = await incident_id_of(embedded, await submit(embedded, xuanen_report()))
-        await notifications_of(embedded, incident_id, at_least=2)
+        await notifications_of(embedded, incident_id, at_least=3)
         made.append(incident_id)
     admin = embedded.auth()
     everything = await listing(embedded.client, admin)
-    assert len(everything) == 6
+    assert len(everything) == 9
 
     first = await embedded.client.get("/v1/notifications", params={"limit": 4}, headers=admin)
     assert first.status_code == 200
     assert len(first.json()["items"]) == 4 and first.json()["next_cursor"]
     rest = await embedded.client.get(
         "/v1/notifications",
-        params={"limit": 4, "cursor": first.json()["next_cursor"]},
+        params={"limit": 5, "cursor": first.json()["next_cursor"]},
         headers=admin,
     )
-    assert len(rest.json()["items"]) == 2 and rest.json()["next_cursor"] is None
+    assert len(rest.json()["items"]) == 5 and rest.json()["next_cursor"] is None
     paged = [n["id"] for n in first.json()["items"] + rest.json()["items"]]
     assert paged == [n["id"] for n in everything]
-    assert len(set(paged)) == 6
+    assert len(set(paged)) == 9
 
     by_two = await listing(embedded.client, admin, limit=2)
     assert [n["id"] for n in by_two] == paged
@@ -379,15 +382,15 @@ async def test_a_responder_of_another_jurisdiction_is_refused_with_403(
 async def test_a_responder_sees_only_its_bodys_notifications(embedded: Running) -> None:
     xuanen = await incident_id_of(embedded, await submit(embedded, xuanen_report()))
     changchun = await incident_id_of(embedded, await submit(embedded, changchun_blue()))
-    await notifications_of(embedded, xuanen, at_least=2)
+    await notifications_of(embedded, xuanen, at_least=3)
     await notifications_of(embedded, changchun, at_least=1)
 
-    # A township's body reads its township's notifications (the copy to the county too).
+    # A township's body reads its township's notifications (the copies too).
     zhushan = await listing(embedded.client, await responder(embedded, ZHUSHAN))
-    assert sorted(n["body_id"] for n in zhushan) == [COUNTY, ZHUSHAN]
+    assert sorted(n["body_id"] for n in zhushan) == [COUNTY, ZHUSHAN_GOV, ZHUSHAN]
     # A body without a region reads its jurisdiction.
     county = await listing(embedded.client, await responder(embedded, COUNTY))
-    assert sorted(n["body_id"] for n in county) == [COUNTY, ZHUSHAN]
+    assert sorted(n["body_id"] for n in county) == [COUNTY, ZHUSHAN_GOV, ZHUSHAN]
     office = await listing(embedded.client, embedded.auth("responder"))
     assert [(n["body_id"], n["incident_id"]) for n in office] == [(OFFICE, changchun)]
     # Another township's body reads nothing of zhushan's, even asking by body.
@@ -396,7 +399,7 @@ async def test_a_responder_sees_only_its_bodys_notifications(embedded: Running) 
     assert await listing(embedded.client, gaoluo, body_id=ZHUSHAN) == []
     # An analyst sees its own jurisdiction only.
     analyst = await listing(embedded.client, embedded.auth("analyst_xuanen"))
-    assert {n["jurisdiction"] for n in analyst} == {"xuanen"} and len(analyst) == 2
+    assert {n["jurisdiction"] for n in analyst} == {"xuanen"} and len(analyst) == 3
     is_problem(
         await embedded.client.get("/v1/notifications", headers=embedded.auth("reporter")), 403
     )
@@ -453,7 +456,7 @@ async def test_on_time_statistics_count_responsible_notifications(embedded: Runn
 
 async def test_acknowledgement_is_announced_and_lands_in_the_timeline(embedded: Running) -> None:
     incident_id = await incident_id_of(embedded, await submit(embedded, xuanen_report()))
-    target = one(await notifications_of(embedded, incident_id, at_least=2), body_id=ZHUSHAN)
+    target = one(await notifications_of(embedded, incident_id, at_least=3), body_id=ZHUSHAN)
 
     async def timeline_kinds() -> list[str]:
         got = await embedded.client.get(f"/v1/incidents/{incident_id}", headers=embedded.auth())
@@ -462,7 +465,7 @@ async def test_acknowledgement_is_announced_and_lands_in_the_timeline(embedded: 
 
     async def both_sent() -> list[str] | None:
         kinds = await timeline_kinds()
-        return kinds if kinds.count("notification_sent") == 2 else None
+        return kinds if kinds.count("notification_sent") == 3 else None
 
     await eventually(both_sent)
     ok = await embedded.client.post(
@@ -489,7 +492,7 @@ async def test_acknowledgement_is_announced_and_lands_in_the_timeline(embedded: 
         for e in await notification_events(embedded, "sent")
         if e["data"]["incident_id"] == incident_id
     ]
-    assert sorted(sent) == [COUNTY, ZHUSHAN]
+    assert sorted(sent) == [COUNTY, ZHUSHAN_GOV, ZHUSHAN]
 
     async def acknowledged_in_timeline() -> dict[str, Any] | None:
         got = await embedded.client.get(f"/v1/incidents/{incident_id}", headers=embedded.auth())
@@ -548,9 +551,10 @@ async def test_an_unacknowledged_warning_climbs_the_chain_to_the_top(sqlite_url:
         for lower, upper in ((town, county), (county, prefecture)):
             assert when(upper["due_at"]) - when(upper["issued_at"]) == dt.timedelta(seconds=1)
             assert when(upper["issued_at"]) >= when(lower["due_at"])
-        # The copy to the county stays a copy: no deadline, closed, never overdue.
-        copy = one(items, kind="copy")
-        assert copy["body_id"] == COUNTY and copy["status"] == "closed"
+        # The copies (county, township government) stay copies: no deadline, never overdue.
+        copies = [n for n in items if n["kind"] == "copy"]
+        assert sorted(n["body_id"] for n in copies) == [COUNTY, ZHUSHAN_GOV]
+        assert {n["status"] for n in copies} == {"closed"}
 
         lates = {r.notification_id: r for r in await late_reports(drill.runtime)}
         assert set(lates) == {town["id"], county["id"], prefecture["id"]}
