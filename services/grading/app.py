@@ -22,4 +22,3 @@ def service(runtime: Runtime) -> Service:
     return Service(
         name=SERVICE, outbox=outbox, routers=[api.router(grading)], consumers=consumers(grading)
     )
-

@@ -22,12 +22,6 @@ def read_warning(event: CloudEvent) -> IncidentWarning | None:
     """The warning an event carries; None for an incident's update (`IncidentUpdated`)."""
     if event.type != IncidentWarning.type_:
         return None
-    incident = event.data.get("incident")
-    if isinstance(incident, dict) and "categories" not in incident:
-        # Grading before issue 11 sent no `categories`: the incident's one category stands.
-        category = incident.get("category")
-        incident = {**incident, "categories": [category] if category else []}
-        return IncidentWarning.model_validate({**event.data, "incident": incident})
     return IncidentWarning.of(event)
 
 

@@ -84,6 +84,23 @@ def test_an_update_and_a_warning_share_the_incidents_topic() -> None:
     assert IncidentData.model_fields["categories"].is_required()
 
 
+def test_an_incident_published_before_categories_existed_reads_as_its_one_category() -> None:
+    fields = {
+        "id": "i1", "jurisdiction": "changchun", "policy": "changchun-2020", "kind": "single",
+        "status": "open", "level": None, "level_label": None, "level_rank": 0,
+        "provisional": False, "reasons": [], "routed_to": None, "issued_at": None,
+        "report_ids": [], "member_ids": [], "cluster_id": None, "corroboration": 1,
+        "sources": ["agency"], "enterprise": {"name": None, "credit_code": None, "industry": None},
+        "category": "wage_arrears", "region": "chaoyang", "regions": ["chaoyang"],
+        "workers_involved": 1, "amount_yuan": "0", "terminations": 0,
+        "collective_action": "none", "extreme_individual": False,
+        "potential_major_impact": False, "opened_at": NOW, "updated_at": NOW, "drill": False,
+    }  # fmt: skip
+    assert IncidentData.model_validate(fields).categories == ["wage_arrears"]
+    with pytest.raises(ValidationError, match="categories"):
+        IncidentData.model_validate(fields | {"categories": "wage_arrears"})
+
+
 @pytest.mark.parametrize(
     ("code", "name", "expected"),
     [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from libs.common.contracts.base import EventData
 from libs.common.events import INCIDENT_WARNING
@@ -60,6 +60,8 @@ class IncidentData(BaseModel):
     sources: list[str]
     enterprise: EnterpriseRef
     category: str | None
+    # A cluster's members' categories (a single incident's one); events published before
+    # this field existed read as their one category (`_categories`).
     categories: list[str]
     region: str | None
     regions: list[str]
@@ -76,6 +78,14 @@ class IncidentData(BaseModel):
     # access rule lets a township's or an external body's responder read what it was sent.
     bodies: list[str] = []
     drill: bool
+
+    @model_validator(mode="before")
+    @classmethod
+    def _categories(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "categories" not in data:
+            category = data.get("category")
+            return {**data, "categories": [category] if category else []}
+        return data
 
 
 class WarningData(BaseModel):
