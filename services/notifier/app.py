@@ -24,8 +24,9 @@ from services.notifier.service import SERVICE, Notifier
 from services.notifier.workers import deadline_clock, delivery_queue
 
 
-def build_notifier(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -> Notifier:
-    """The notifier's service object on the runtime, with its channels."""
+def build_notifier(runtime: Runtime, *, http: httpx.AsyncClient) -> Notifier:
+    """The notifier's service object on the runtime, with its channels (webhooks go through
+    `http`, which the caller closes)."""
     settings = runtime.settings
     smtp = None
     if settings.smtp_host:
@@ -38,7 +39,7 @@ def build_notifier(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -
             starttls=settings.smtp_starttls,
         )
     senders: dict[str, Sender] = {
-        "webhook": WebhookSender(http or httpx.AsyncClient(timeout=10)),
+        "webhook": WebhookSender(http),
         "email": EmailSender(smtp),
         "sms": LoggingSmsGateway(),
     }

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -38,7 +39,8 @@ async def replicas(pg_url: str) -> AsyncIterator[tuple[Notifier, Notifier]]:
     """Two notifier instances, each with its own engine, as two processes would have."""
     runtimes = [Runtime.from_settings(make_settings(database_url=pg_url)) for _ in range(2)]
     await truncate_all(runtimes[0])
-    yield build_notifier(runtimes[0]), build_notifier(runtimes[1])
+    async with httpx.AsyncClient() as http:
+        yield build_notifier(runtimes[0], http=http), build_notifier(runtimes[1], http=http)
     for runtime in runtimes:
         await runtime.engine.dispose()
 
@@ -215,7 +217,8 @@ async def test_a_batch_of_warnings_makes_each_notification_and_its_deliveries_on
 ) -> None:
     runtime = Runtime.from_settings(make_settings(database_url=pg_url))
     await truncate_all(runtime)
-    notifier = build_notifier(runtime)
+    http = httpx.AsyncClient()
+    notifier = build_notifier(runtime, http=http)
     try:
         zhushan = "xuanen.zhushan.tripartite"
         await operations.set_channels(
@@ -252,6 +255,7 @@ async def test_a_batch_of_warnings_makes_each_notification_and_its_deliveries_on
         assert await count(notifier, closed) == 20
         assert await count(notifier, select(func.count()).select_from(Delivery)) == 80
     finally:
+        await http.aclose()
         await runtime.engine.dispose()
 
 
@@ -262,7 +266,8 @@ async def test_a_warning_and_its_reassessment_in_one_batch_leave_nothing_pending
     # follows in the same batch must still find them, and close them.
     runtime = Runtime.from_settings(make_settings(database_url=pg_url))
     await truncate_all(runtime)
-    notifier = build_notifier(runtime)
+    http = httpx.AsyncClient()
+    notifier = build_notifier(runtime, http=http)
     try:
         zhushan = "xuanen.zhushan.tripartite"
         await operations.set_channels(
@@ -304,6 +309,7 @@ async def test_a_warning_and_its_reassessment_in_one_batch_leave_nothing_pending
         assert notices == 1  # the notice was queued: sent or not, it is history
         assert await fire_deadlines(notifier) == 0
     finally:
+        await http.aclose()
         await runtime.engine.dispose()
 
 
