@@ -15,6 +15,8 @@ from libs.common.access import reads_jurisdiction
 from libs.common.auth import CurrentPrincipal, Principal, Role, require
 from libs.common.http import json_response, parse_json, require_json
 from libs.common.problems import Problem, problem_responses
+from services.intake import render
+from services.intake.handlers import Intake
 from services.intake.schemas import (
     BodyOut,
     HotlineOrder,
@@ -25,12 +27,15 @@ from services.intake.schemas import (
     ReportIn,
     ReportOut,
     ReportPage,
+    RevealedReport,
+    RevealIn,
     WebhookAccepted,
 )
-from services.intake.service import Intake
 
 Reporter = Annotated[Principal, require(Role.REPORTER)]
 Reader = Annotated[Principal, require(Role.REPORTER, Role.ANALYST, Role.RESPONDER)]
+# Who may ask; the report's routing decides (services.intake.domain.Report.reveal).
+Revealer = Annotated[Principal, require(Role.RESPONDER)]
 _MAX_WEBHOOK_ID = 255  # intake_webhook_deliveries.webhook_id
 
 
@@ -104,7 +109,7 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
             report, principal=principal, idempotency_key=idempotency_key, now=now()
         )
         return json_response(
-            intake.to_out(accepted.report),
+            render.report_out(accepted.report, intake.cipher),
             status_code=status.HTTP_202_ACCEPTED if accepted.created else status.HTTP_200_OK,
             headers={"Location": f"/v1/reports/{accepted.report['id']}"},
         )
@@ -119,7 +124,7 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
     async def get_report(
         report_id: Annotated[str, Path(max_length=64)], principal: Reader
     ) -> ReportOut:
-        return intake.to_out(await intake.get(report_id, principal=principal))
+        return render.report_out(await intake.get(report_id, principal=principal), intake.cipher)
 
     @api.get(
         "/reports",
@@ -159,15 +164,47 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
             principal=principal,
             limit=limit,
             cursor=cursor,
-            jurisdiction=jurisdiction,
-            region=region,
-            source=source,
-            category=category,
-            incident_id=incident_id,
+            filters={
+                "jurisdiction": jurisdiction,
+                "region": region,
+                "source": source,
+                "category": category,
+                "incident_id": incident_id,
+            },
             received_from=received_from,
             received_to=received_to,
         )
-        return ReportPage(items=[intake.to_out(r) for r in rows], next_cursor=next_cursor)
+        items = [render.report_out(r, intake.cipher) for r in rows]
+        return ReportPage(items=items, next_cursor=next_cursor)
+
+    @api.post(
+        "/reports/{report_id}/reveal",
+        tags=["reports"],
+        response_model=RevealedReport,
+        summary="Read a report's personal data in clear, to call the caller back (12345 回访)",
+        description="For a responder of the body the report's incident is routed to, or an "
+        "admin; `reason` says why. Every reveal is recorded (who, why, when) in the "
+        "incident's timeline. 409 while the report's incident is routed to no body yet.",
+        responses=problem_responses(400, 401, 403, 404, 409, 422),
+    )
+    async def reveal_report(
+        report_id: Annotated[str, Path(max_length=64)],
+        body: RevealIn,
+        principal: Revealer,
+        idempotency_key: Annotated[
+            str | None,
+            Header(max_length=255, description="Makes a retry safe (answers the first reveal)"),
+        ] = None,
+    ) -> RevealedReport:
+        # TODO(lead): with libs.common.idempotency, `call` goes through
+        # `idem.run(principal, body, call, status_code=200)`; until then a retry reveals again
+        # (and is recorded again), which is safe.
+        async def call() -> RevealedReport:
+            return await intake.reveal(
+                report_id, principal=principal, reason=body.reason, now=now()
+            )
+
+        return await call()
 
     @api.post(
         "/webhooks/hotline",
