@@ -70,10 +70,17 @@ def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter:
-    """Build intake's router around its service object."""
+    """Build intake's router around its operations."""
     api = APIRouter(prefix="/v1")
-    verifier = Webhook(webhook_secret) if webhook_secret else None
+    _submit_route(api, intake, now)
+    _read_routes(api, intake)
+    _reveal_route(api, intake, now)
+    _hotline_route(api, intake, Webhook(webhook_secret) if webhook_secret else None, now)
+    _jurisdictions_route(api, intake)
+    return api
 
+
+def _submit_route(api: APIRouter, intake: Intake, now: Any) -> None:
     @api.post(
         "/reports",
         tags=["reports"],
@@ -114,6 +121,8 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
             headers={"Location": f"/v1/reports/{accepted.report['id']}"},
         )
 
+
+def _read_routes(api: APIRouter, intake: Intake) -> None:
     @api.get(
         "/reports/{report_id}",
         tags=["reports"],
@@ -149,17 +158,7 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(max_length=500)] = None,
     ) -> ReportPage:
-        for name, value in (("received_from", received_from), ("received_to", received_to)):
-            if value is not None and value.tzinfo is None:
-                raise RequestValidationError(
-                    [
-                        {
-                            "loc": ("query", name),
-                            "type": "timezone_aware",
-                            "msg": "must include a time zone",
-                        }
-                    ]
-                )
+        _aware(received_from=received_from, received_to=received_to)
         rows, next_cursor = await intake.page(
             principal=principal,
             limit=limit,
@@ -177,6 +176,23 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
         items = [render.report_out(r, intake.cipher) for r in rows]
         return ReportPage(items=items, next_cursor=next_cursor)
 
+
+def _aware(**times: dt.datetime | None) -> None:
+    """422 for a query time without a time zone."""
+    for name, value in times.items():
+        if value is not None and value.tzinfo is None:
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("query", name),
+                        "type": "timezone_aware",
+                        "msg": "must include a time zone",
+                    }
+                ]
+            )
+
+
+def _reveal_route(api: APIRouter, intake: Intake, now: Any) -> None:
     @api.post(
         "/reports/{report_id}/reveal",
         tags=["reports"],
@@ -206,6 +222,8 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
 
         return await call()
 
+
+def _hotline_route(api: APIRouter, intake: Intake, verifier: Webhook | None, now: Any) -> None:
     @api.post(
         "/webhooks/hotline",
         tags=["hotline"],
@@ -244,6 +262,8 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
             response.status_code = status.HTTP_200_OK
         return WebhookAccepted(report_id=accepted.report["id"])
 
+
+def _jurisdictions_route(api: APIRouter, intake: Intake) -> None:
     @api.get(
         "/jurisdictions",
         tags=["jurisdictions"],
@@ -268,5 +288,3 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
             if reads_jurisdiction(principal, j.id)
         ]
         return JurisdictionList(items=items)
-
-    return api
