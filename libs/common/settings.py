@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
+    # Reporters' and callers' personal data is erased this long after the incident closed.
+    personal_data_retention_days: float = Field(default=365, ge=0)
 
     @field_validator("reminder_fractions")
     @classmethod

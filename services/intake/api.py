@@ -15,6 +15,8 @@ from libs.common.access import reads_jurisdiction
 from libs.common.auth import CurrentPrincipal, Principal, Role, require
 from libs.common.http import json_response, parse_json, require_json
 from libs.common.problems import Problem, problem_responses
+from services.intake import render
+from services.intake.handlers import Intake
 from services.intake.schemas import (
     BodyOut,
     HotlineOrder,
@@ -25,12 +27,15 @@ from services.intake.schemas import (
     ReportIn,
     ReportOut,
     ReportPage,
+    RevealedReport,
+    RevealIn,
     WebhookAccepted,
 )
-from services.intake.service import Intake
 
 Reporter = Annotated[Principal, require(Role.REPORTER)]
 Reader = Annotated[Principal, require(Role.REPORTER, Role.ANALYST, Role.RESPONDER)]
+# Who may ask; the report's routing decides (services.intake.domain.Report.reveal).
+Revealer = Annotated[Principal, require(Role.RESPONDER)]
 _MAX_WEBHOOK_ID = 255  # intake_webhook_deliveries.webhook_id
 
 
@@ -65,10 +70,17 @@ def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter:
-    """Build intake's router around its service object."""
+    """Build intake's router around its operations."""
     api = APIRouter(prefix="/v1")
-    verifier = Webhook(webhook_secret) if webhook_secret else None
+    _submit_route(api, intake, now)
+    _read_routes(api, intake)
+    _reveal_route(api, intake, now)
+    _hotline_route(api, intake, Webhook(webhook_secret) if webhook_secret else None, now)
+    _jurisdictions_route(api, intake)
+    return api
 
+
+def _submit_route(api: APIRouter, intake: Intake, now: Any) -> None:
     @api.post(
         "/reports",
         tags=["reports"],
@@ -104,11 +116,13 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
             report, principal=principal, idempotency_key=idempotency_key, now=now()
         )
         return json_response(
-            intake.to_out(accepted.report),
+            render.report_out(accepted.report, intake.cipher),
             status_code=status.HTTP_202_ACCEPTED if accepted.created else status.HTTP_200_OK,
             headers={"Location": f"/v1/reports/{accepted.report['id']}"},
         )
 
+
+def _read_routes(api: APIRouter, intake: Intake) -> None:
     @api.get(
         "/reports/{report_id}",
         tags=["reports"],
@@ -119,7 +133,7 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
     async def get_report(
         report_id: Annotated[str, Path(max_length=64)], principal: Reader
     ) -> ReportOut:
-        return intake.to_out(await intake.get(report_id, principal=principal))
+        return render.report_out(await intake.get(report_id, principal=principal), intake.cipher)
 
     @api.get(
         "/reports",
@@ -144,31 +158,72 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(max_length=500)] = None,
     ) -> ReportPage:
-        for name, value in (("received_from", received_from), ("received_to", received_to)):
-            if value is not None and value.tzinfo is None:
-                raise RequestValidationError(
-                    [
-                        {
-                            "loc": ("query", name),
-                            "type": "timezone_aware",
-                            "msg": "must include a time zone",
-                        }
-                    ]
-                )
+        _aware(received_from=received_from, received_to=received_to)
         rows, next_cursor = await intake.page(
             principal=principal,
             limit=limit,
             cursor=cursor,
-            jurisdiction=jurisdiction,
-            region=region,
-            source=source,
-            category=category,
-            incident_id=incident_id,
+            filters={
+                "jurisdiction": jurisdiction,
+                "region": region,
+                "source": source,
+                "category": category,
+                "incident_id": incident_id,
+            },
             received_from=received_from,
             received_to=received_to,
         )
-        return ReportPage(items=[intake.to_out(r) for r in rows], next_cursor=next_cursor)
+        items = [render.report_out(r, intake.cipher) for r in rows]
+        return ReportPage(items=items, next_cursor=next_cursor)
 
+
+def _aware(**times: dt.datetime | None) -> None:
+    """422 for a query time without a time zone."""
+    for name, value in times.items():
+        if value is not None and value.tzinfo is None:
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("query", name),
+                        "type": "timezone_aware",
+                        "msg": "must include a time zone",
+                    }
+                ]
+            )
+
+
+def _reveal_route(api: APIRouter, intake: Intake, now: Any) -> None:
+    @api.post(
+        "/reports/{report_id}/reveal",
+        tags=["reports"],
+        response_model=RevealedReport,
+        summary="Read a report's personal data in clear, to call the caller back (12345 回访)",
+        description="For a responder of the body the report's incident is routed to, or an "
+        "admin; `reason` says why. Every reveal is recorded (who, why, when) in the "
+        "incident's timeline. 409 while the report's incident is routed to no body yet.",
+        responses=problem_responses(400, 401, 403, 404, 409, 422),
+    )
+    async def reveal_report(
+        report_id: Annotated[str, Path(max_length=64)],
+        body: RevealIn,
+        principal: Revealer,
+        idempotency_key: Annotated[
+            str | None,
+            Header(max_length=255, description="Makes a retry safe (answers the first reveal)"),
+        ] = None,
+    ) -> RevealedReport:
+        # TODO(lead): with libs.common.idempotency, `call` goes through
+        # `idem.run(principal, body, call, status_code=200)`; until then a retry reveals again
+        # (and is recorded again), which is safe.
+        async def call() -> RevealedReport:
+            return await intake.reveal(
+                report_id, principal=principal, reason=body.reason, now=now()
+            )
+
+        return await call()
+
+
+def _hotline_route(api: APIRouter, intake: Intake, verifier: Webhook | None, now: Any) -> None:
     @api.post(
         "/webhooks/hotline",
         tags=["hotline"],
@@ -207,6 +262,8 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
             response.status_code = status.HTTP_200_OK
         return WebhookAccepted(report_id=accepted.report["id"])
 
+
+def _jurisdictions_route(api: APIRouter, intake: Intake) -> None:
     @api.get(
         "/jurisdictions",
         tags=["jurisdictions"],
@@ -231,5 +288,3 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
             if reads_jurisdiction(principal, j.id)
         ]
         return JurisdictionList(items=items)
-
-    return api

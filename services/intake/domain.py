@@ -1,133 +1,325 @@
-"""Intake's own rules: mapping a hotline work order's category to a contract category."""
+"""Intake's rules, without I/O: a report built from a REST body or a hotline work order, the
+hotline's area read as a region, what grading's events tell a report about its incident, and
+who may call a reporter back (12345 回访)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import unicodedata
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Final, Literal, get_args
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-# ---------------------------------------------------------------------------
-# Hotline (12345 / 12333) work-order categories
-# ---------------------------------------------------------------------------
+from libs.common.access import Item, may_act
+from libs.common.auth import Principal, Role
+from libs.common.contracts import IncidentData, ReportRevealed, partition_key
+from libs.common.jurisdictions import Registry
+from libs.common.privacy import redact
+from services.intake.categories import map_hotline_category
+from services.intake.schemas import HotlineOrder, ReportIn
 
-Category = Literal[
-    "labor_contract",
-    "wage_arrears",
-    "labor_dispatch",
-    "hr_outsourcing",
-    "work_injury",
-    "retirement",
-    "public_opinion",
-    "social_insurance",
-    "working_hours",
-    "rest_leave",
-    "collective_contract",
-    "layoff",
-    "other",
-]
-"""A report's category, as the contract names it."""
+ReportRow = Mapping[str, Any]
+"""A row of `intake_reports`, by column name. Intake writes and reads its rows with SQLAlchemy
+Core (decision 0008): accepting a report is the hottest path there is, and an ORM object per
+report would cost more than the rest of the write."""
 
-CONTRACT_CATEGORIES: Final[tuple[str, ...]] = get_args(Category)
-
-_CHINESE_CATEGORY_NAMES: Final[dict[str, tuple[str, ...]]] = {
-    "wage_arrears": (
-        "欠薪",
-        "拖欠工资",
-        "工资拖欠",
-        "欠薪讨薪",
-        "讨薪",
-        "工资",
-        "欠发工资",
-        "克扣工资",
-        "农民工工资",
-        "拖欠农民工工资",
-        "劳动报酬",
-    ),
-    "labor_contract": (
-        "劳动合同",
-        "解除劳动合同",
-        "终止劳动合同",
-        "未签劳动合同",
-        "未签订劳动合同",
-    ),
-    "labor_dispatch": ("劳务派遣", "派遣"),
-    "hr_outsourcing": ("人力资源服务", "劳务外包", "人力资源外包", "外包"),
-    "work_injury": ("工伤", "工伤认定", "工伤保险", "工伤保险待遇"),
-    "retirement": ("退休", "退休认定", "退休审批"),
-    "public_opinion": ("舆情", "网络舆情"),
-    "social_insurance": (
-        "社保",
-        "社会保险",
-        "社保欠缴",
-        "欠缴社保",
-        "养老保险",
-        "医疗保险",
-        "失业保险",
-    ),
-    "working_hours": ("工时", "工作时间", "加班"),
-    "rest_leave": ("休息休假", "休假", "年休假"),
-    "collective_contract": ("集体合同",),
-    "layoff": ("裁员", "经济性裁员"),
-    "other": ("其他",),
-}
+HOTLINE_SENDER = "hotline"
+# A report dated this far ahead of our clock is a mistake, not clock skew.
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
 
-def _normalise_category_text(text: str) -> str:
-    """Strip, NFKC-fold, drop all whitespace and lowercase category text."""
-    folded = unicodedata.normalize("NFKC", text.strip())
-    return "".join(folded.split()).lower()
+class Channel(enum.StrEnum):
+    """How a report reached intake."""
+
+    REST = "rest"  # POST /v1/reports
+    WEBHOOK = "webhook"  # a hotline work order (工单)
 
 
-def _build_category_names() -> dict[str, str]:
-    """Build the lookup table of normalised names to contract categories."""
-    table: dict[str, str] = {category: category for category in CONTRACT_CATEGORIES}
-    for category, names in _CHINESE_CATEGORY_NAMES.items():
-        for name in names:
-            key = _normalise_category_text(name)
-            if table.setdefault(key, category) != category:
-                raise ValueError(f"hotline category name {name!r} is mapped twice")
-    return table
+class IncidentStatus(enum.StrEnum):
+    """The state of the incident a report is in, as grading last said."""
+
+    OPEN = "open"
+    CLOSED = "closed"
 
 
-HOTLINE_CATEGORY_NAMES: Final[Mapping[str, str]] = MappingProxyType(_build_category_names())
-"""Normalised category name -> contract category (contract names map to themselves)."""
+# ------------------------------------------------------------------------ building a report
 
-# Substring candidates: the Chinese names, in table order (used as the final tie-break).
-_SUBSTRING_NAMES: Final[tuple[tuple[int, str, str], ...]] = tuple(
-    (index, name, category)
-    for index, (name, category) in enumerate(HOTLINE_CATEGORY_NAMES.items())
-    if name not in CONTRACT_CATEGORIES
+
+def report_from_rest(
+    body: ReportIn, *, sender: str | None, now: dt.datetime, sealed_person: str | None
+) -> dict[str, Any]:
+    """The row of a report a partner agency submitted."""
+    return _row(
+        channel=Channel.REST.value,
+        source=body.source,
+        source_ref=body.source_ref,
+        sender=sender or "",
+        jurisdiction=body.jurisdiction,
+        region=body.region,
+        affected_regions=list(dict.fromkeys(body.affected_regions or [body.region])),
+        occurred_at=body.occurred_at,
+        received_at=now,
+        enterprise_name=body.enterprise.name,
+        enterprise_credit_code=body.enterprise.credit_code,
+        enterprise_industry=body.enterprise.industry,
+        category=body.category,
+        category_text=None,
+        workers_involved=body.workers_involved,
+        amount_yuan=body.amount_yuan,
+        terminations=body.terminations,
+        collective_action=body.collective_action,
+        extreme_individual=body.extreme_individual,
+        potential_major_impact=body.potential_major_impact,
+        summary=body.summary,
+        demands=body.demands,
+        location=body.location,
+        reporter_sealed=sealed_person,
+        submitted_by=sender,
+        extra=None,
+    )
+
+
+def report_from_order(
+    order: HotlineOrder,
+    *,
+    region: str,
+    now: dt.datetime,
+    sealed_person: str | None,
+    sealed_extra: str | None,
+) -> dict[str, Any]:
+    """The row of a hotline work order; `region` is its `area` read as a region id."""
+    return _row(
+        channel=Channel.WEBHOOK.value,
+        source=hotline_source(order),
+        source_ref=order.order_no,
+        sender=HOTLINE_SENDER,
+        jurisdiction=order.jurisdiction,
+        region=region,
+        affected_regions=[region],
+        occurred_at=order.received_at,
+        received_at=now,
+        enterprise_name=order.enterprise_name,
+        enterprise_credit_code=order.enterprise_credit_code,
+        enterprise_industry=None,
+        category=map_hotline_category(order.category or "") or "other",
+        category_text=order.category,
+        workers_involved=order.workers_involved,
+        amount_yuan=order.amount_yuan,
+        terminations=order.terminations,
+        collective_action=order.collective_action,
+        extreme_individual=False,
+        potential_major_impact=False,
+        summary=order.content,
+        demands=None,
+        location=None,
+        reporter_sealed=sealed_person,
+        submitted_by=None,
+        # Fields of the platform's own are kept, sealed: they may well hold personal data.
+        extra=None if sealed_extra is None else {"sealed": sealed_extra},
+    )
+
+
+def hotline_source(order: HotlineOrder) -> str:
+    """The report source of a work order: `hotline_12345` or `hotline_12333`."""
+    return f"hotline_{order.hotline}"
+
+
+def _row(**fields: Any) -> dict[str, Any]:
+    """A new report's row: a fresh id, and nothing yet known of its incident."""
+    return {
+        "id": str(uuid.uuid4()),
+        **fields,
+        "incident_id": None,
+        "level": None,
+        "level_label": None,
+        "incident_status": None,
+        "incident_routed_to": None,
+        "incident_bodies": None,
+        "incident_closed_at": None,
+        "personal_data_erased_at": None,
+    }
+
+
+def report_key(row: ReportRow) -> str:
+    """The Kafka key of a report's events: its enterprise's, so that they stay in order."""
+    return partition_key(
+        row["jurisdiction"],
+        credit_code=row["enterprise_credit_code"],
+        name=row["enterprise_name"],
+        fallback=row["id"],
+    )
+
+
+# ------------------------------------------------------------------------ the hotline's area
+
+# Longest first: 长潭河侗族乡 loses 侗族乡, not only 乡.
+_REGION_SUFFIXES = (
+    "土家族苗族自治县",
+    "街道办事处",
+    "侗族乡",
+    "土家族乡",
+    "苗族乡",
+    "民族乡",
+    "开发区",
+    "街道",
+    "新区",
+    "区",
+    "市",
+    "县",
+    "镇",
+    "乡",
 )
 
 
-def map_hotline_category(name: str) -> str | None:
-    """Map a hotline work-order category text to a contract category, or None.
+def _fold(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split()).lower()
 
-    The text is normalised (strip, NFKC, whitespace removed, Latin lowercased) and looked
-    up exactly first. Otherwise every known Chinese name contained in the text is a
-    candidate and the winner is chosen by, in order:
 
-    1. a non-"other" category beats "other" (其他 is only a last resort);
-    2. the longest name wins, so specific names beat generic ones
-       ("工伤保险待遇" -> work_injury, "拖欠农民工工资" -> wage_arrears);
-    3. the name occurring earliest in the text wins;
-    4. the name listed first in HOTLINE_CATEGORY_NAMES wins.
-    """
-    text = _normalise_category_text(name)
-    if not text:
-        return None
-    exact = HOTLINE_CATEGORY_NAMES.get(text)
-    if exact is not None:
-        return exact
-    best: tuple[bool, int, int, int] | None = None
-    best_category: str | None = None
-    for index, candidate, category in _SUBSTRING_NAMES:
-        position = text.find(candidate)
-        if position < 0:
+def _short_name(name: str) -> str:
+    for suffix in _REGION_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name.removesuffix(suffix)
+    return name
+
+
+class AreaIndex:
+    """A hotline `area` read as a region: its id, or its Chinese name with or without its
+    suffix (朝阳区 or 朝阳; 长潭河侗族乡 or 长潭河). Built once from the registry."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._by_name: dict[tuple[str, str], str] = {}
+        shorts: dict[tuple[str, str], set[str]] = {}
+        for jurisdiction in registry:
+            for region in jurisdiction.regions:
+                self._by_name[jurisdiction.id, region.id] = region.id
+                self._by_name[jurisdiction.id, _fold(region.name)] = region.id
+                short = _fold(_short_name(region.name))
+                shorts.setdefault((jurisdiction.id, short), set()).add(region.id)
+        for key, ids in shorts.items():
+            if len(ids) == 1:  # a short name two regions share names neither
+                self._by_name.setdefault(key, next(iter(ids)))
+
+    def region(self, jurisdiction: str, area: str) -> str | None:
+        """The id of the region `area` names in the jurisdiction, or None."""
+        return self._by_name.get((jurisdiction, _fold(area)))
+
+
+# -------------------------------------------------------------------- what grading tells us
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What a report knows of its incident: which it is, its level and state, the body it is
+    routed to and every body that was sent it (for who reads and who calls back)."""
+
+    incident_id: str
+    level: str | None
+    level_label: str | None
+    status: IncidentStatus
+    routed_to: str | None
+    bodies: tuple[str, ...]
+    closed_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, incident: IncidentData) -> Placement:
+        """The placement of every report of a (single) incident."""
+        status = IncidentStatus(incident.status)
+        closed_at = incident.closed_at
+        if status is IncidentStatus.CLOSED and closed_at is None:
+            closed_at = incident.updated_at
+        return cls(
+            incident_id=incident.id,
+            level=incident.level,
+            level_label=incident.level_label,
+            status=status,
+            routed_to=incident.routed_to.body_id if incident.routed_to else None,
+            bodies=tuple(incident.bodies),
+            closed_at=closed_at,
+        )
+
+
+def placements(incidents: Iterable[IncidentData]) -> dict[str, Placement]:
+    """Report id -> its placement, from incidents in the order grading sent them: where two
+    place a report, the later wins. A county cluster gathers incidents, not reports: each
+    report keeps its own incident."""
+    placed: dict[str, Placement] = {}
+    for incident in incidents:
+        if incident.kind == "cluster":
             continue
-        rank = (category == "other", -len(candidate), position, index)
-        if best is None or rank < best:
-            best = rank
-            best_category = category
-    return best_category
+        placement = Placement.of(incident)
+        for report_id in incident.report_ids:
+            placed[report_id] = placement
+    return placed
+
+
+def erase_before(now: dt.datetime, retention_days: float) -> dt.datetime:
+    """Personal data of reports whose incident closed before this is erased."""
+    return now - dt.timedelta(days=retention_days)
+
+
+# ---------------------------------------------------------------------------- the aggregate
+
+
+class MayNotReveal(Exception):
+    """The principal may not read this report's personal data."""
+
+
+class NotRoutedYet(Exception):
+    """The report's incident is routed to no body yet: no responder may call back."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report as the rules see it: where it lies, who sent it, where its incident went."""
+
+    id: str
+    jurisdiction: str
+    regions: tuple[str, ...]
+    submitted_by: str | None
+    incident_id: str | None
+    routed_to: str | None
+    bodies: tuple[str, ...]
+
+    @classmethod
+    def of(cls, row: ReportRow) -> Report:
+        """The report of a stored row."""
+        return cls(
+            id=row["id"],
+            jurisdiction=row["jurisdiction"],
+            regions=(row["region"], *row["affected_regions"]),
+            submitted_by=row["submitted_by"],
+            incident_id=row["incident_id"],
+            routed_to=row["incident_routed_to"],
+            bodies=tuple(row["incident_bodies"] or ()),
+        )
+
+    def item(self) -> Item:
+        """Where the report lies, for the access rule."""
+        return Item(
+            self.jurisdiction,
+            regions=self.regions,
+            bodies=self.bodies,
+            submitted_by=self.submitted_by,
+        )
+
+    def reveal(self, principal: Principal, *, reason: str, at: dt.datetime) -> ReportRevealed:
+        """Let a caller be called back: an admin may always; a responder of the body the
+        incident is routed to, once it is routed. Returns the event that records it."""
+        if principal.role is not Role.ADMIN:
+            if principal.role is not Role.RESPONDER or not may_act(principal):
+                raise MayNotReveal(f"a {principal.role} key may not read personal data")
+            if self.routed_to is None:
+                raise NotRoutedYet(f"report {self.id} is not routed to a body yet")
+            if principal.body_id != self.routed_to:
+                raise MayNotReveal(f"report {self.id} is routed to another body")
+        return ReportRevealed(
+            report_id=self.id,
+            incident_id=self.incident_id,
+            jurisdiction=self.jurisdiction,
+            by=principal.actor,
+            # The reason is free text: a phone number typed into it is masked like any other.
+            reason=redact(reason),
+            at=at,
+        )

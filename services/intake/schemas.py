@@ -17,7 +17,7 @@ from pydantic import (
 
 from libs.common.clock import LocalTime
 from libs.common.enterprise import is_valid_credit_code
-from services.intake.domain import Category
+from services.intake.categories import Category
 
 Source = Literal[
     "agency",
@@ -249,6 +249,36 @@ class ReportOut(BaseModel):
     location: str | None
     reporter: PersonOut | None
     incident_id: str | None = Field(description="null until grading has placed the report")
+    level: str | None = Field(
+        default=None, description="its incident's warning level; null until graded"
+    )
+    level_label: str | None = Field(default=None, examples=["二级黄色预警"])
+    incident_status: Literal["open", "closed"] | None = Field(
+        default=None, description="its incident's status; null until graded"
+    )
+
+
+class RevealIn(BaseModel):
+    """Why someone reads a report's personal data (12345 回访: calling the caller back)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoNul
+    ]
+
+
+class PersonInClear(BaseModel):
+    """A reporter or caller, in clear: only for a reveal."""
+
+    name: str | None
+    phone: str | None
+
+
+class RevealedReport(ReportOut):
+    """A report with its reporter's or caller's personal data in clear (null once erased)."""
+
+    reporter: PersonInClear | None  # type: ignore[assignment]
 
 
 class ReportPage(BaseModel):

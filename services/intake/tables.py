@@ -47,13 +47,24 @@ class Report(Base):
     reporter_sealed: Mapped[str | None] = mapped_column(Text)
     submitted_by: Mapped[str | None] = mapped_column(String(36))  # API key id
     incident_id: Mapped[str | None] = mapped_column(String(36))
+    # The platform's own fields of a work order, sealed like the reporter.
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What grading last said of the incident (its events, applied a batch at a time).
+    level: Mapped[str | None] = mapped_column(String(32))
+    level_label: Mapped[str | None] = mapped_column(String(64))
+    incident_status: Mapped[str | None] = mapped_column(String(16))  # open | closed
+    incident_routed_to: Mapped[str | None] = mapped_column(String(100))  # body id
+    incident_bodies: Mapped[list[str] | None] = mapped_column(JSON)  # every body sent it
+    incident_closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # When the retention period erased the personal data (reporter, caller, sealed fields).
+    personal_data_erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         UniqueConstraint("source", "sender", "source_ref"),
         Index("ix_intake_reports_jurisdiction_received", "jurisdiction", "received_at", "id"),
         Index("ix_intake_reports_received", "received_at", "id"),
         Index("ix_intake_reports_incident_id", "incident_id"),
+        Index("ix_intake_reports_incident_closed_at", "incident_closed_at"),
     )
 
 

@@ -461,3 +461,39 @@ async def test_nul_characters_are_refused_not_a_crash(system: Running) -> None:
     extra = await deliver(system, an_order(platform_note="备注\u0000"))
     assert extra.status_code in (202, 422), extra.text
     assert_problem(await deliver(system, an_order(caller={"name": "张\u0000"})), 422)
+
+
+# -------------------------------------------------------------------------- area (fix 8)
+
+
+@pytest.mark.parametrize(
+    ("jurisdiction", "area", "region"),
+    [
+        ("changchun", "朝阳区", "chaoyang"),
+        ("changchun", "朝阳", "chaoyang"),
+        ("changchun", " 朝阳区 ", "chaoyang"),
+        ("changchun", "榆树市", "yushu"),
+        ("changchun", "农安", "nongan"),
+        ("xuanen", "长潭河侗族乡", "changtanhe"),
+        ("xuanen", "长潭河", "changtanhe"),
+        ("xuanen", "珠山镇", "zhushan"),
+        ("xuanen", "椿木营", "chunmuying"),
+        ("xuanen", "zhushan", "zhushan"),
+    ],
+)
+async def test_the_area_may_be_the_regions_chinese_name_with_or_without_suffix(
+    lw: Running, jurisdiction: str, area: str, region: str
+) -> None:
+    r = await deliver(lw, an_order(jurisdiction=jurisdiction, area=area))
+    assert r.status_code == 202, r.text
+    out = await get_report(lw, r.json()["report_id"])
+    assert (out["region"], out["affected_regions"]) == (region, [region])
+
+
+@pytest.mark.parametrize("area", ["朝阳区区", "朝", "区", "长春市", "南关区朝阳区"])
+async def test_an_area_that_names_no_region_is_422_naming_area(lw: Running, area: str) -> None:
+    before = await counts(lw)
+    r = await deliver(lw, an_order(jurisdiction="changchun", area=area))
+    body = assert_problem(r, 422)
+    assert [e["loc"] for e in body["errors"]] == [["body", "area"]]
+    assert await counts(lw) == before

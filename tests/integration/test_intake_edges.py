@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import orjson
-import pytest
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
-from libs.common.auth import Principal, Role, create_key
-from libs.common.bus import Delivered
-from libs.common.events import INCIDENT_WARNING, new_event
-from libs.common.groupcommit import GroupCommit
-from libs.common.runtime import Runtime
-from services.intake.consumers import consumers
-from services.intake.schemas import ReportIn
-from services.intake.service import Intake
+from libs.common.auth import Role, create_key
 from services.intake.tables import Report
-from tests.conftest import WEBHOOK_SECRET, Running, a_report
+from tests.conftest import WEBHOOK_SECRET, Running
 
 
 async def test_a_streamed_body_without_length_over_the_limit_is_413(embedded: Running) -> None:
@@ -137,54 +126,3 @@ async def test_the_openapi_document_says_errors_are_problem_json(embedded: Runni
     for path, method, status, response in errors:
         assert list(response["content"]) == ["application/problem+json"], (path, method, status)
     assert "ProblemDetail" in spec["components"]["schemas"]
-
-
-@pytest.mark.postgres
-async def test_a_batch_of_incident_events_places_its_reports_in_one_statement(
-    runtime: Runtime,
-) -> None:
-    intake = Intake(
-        sessionmaker=runtime.sessionmaker,
-        registry=runtime.registry,
-        cipher=runtime.cipher,
-        outbox=runtime.outbox("intake"),
-        committer=GroupCommit(runtime.sessionmaker),
-    )
-    admin = Principal(key_id="k", name="test", role=Role.ADMIN, jurisdiction=None, body_id=None)
-    now = dt.datetime.now(dt.UTC)
-    r1, r2, r3 = [
-        (
-            await intake.submit(
-                ReportIn.model_validate(a_report()), principal=admin, idempotency_key=None, now=now
-            )
-        ).report["id"]
-        for _ in range(3)
-    ]
-    a, b, cluster = (str(uuid.uuid4()) for _ in range(3))
-
-    def incident(id_: str, kind: str, report_ids: list[str], offset: int) -> Delivered:
-        data = {"incident": {"id": id_, "kind": kind, "report_ids": report_ids}}
-        event = new_event(service="grading", type_=INCIDENT_WARNING, data=data, key="k")
-        return Delivered(INCIDENT_WARNING, "k", event.to_bytes(), 0, offset)
-
-    updates: list[str] = []
-
-    def record(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("UPDATE"):
-            updates.append(statement)
-
-    runner = runtime.runner(consumers(intake)[0], intake.outbox)
-    sa_event.listen(runtime.engine.sync_engine, "before_cursor_execute", record)
-    await runner.process_batch(
-        [
-            incident(a, "single", [r1, r2], 0),
-            incident(cluster, "cluster", [], 1),  # gathers incidents: its reports stay put
-            incident(b, "single", [r2, r3], 2),  # r2 moves on: the later event wins
-        ]
-    )
-    sa_event.remove(runtime.engine.sync_engine, "before_cursor_execute", record)
-
-    assert len(updates) == 1
-    async with runtime.sessionmaker() as session:
-        placed = dict((await session.execute(select(Report.id, Report.incident_id))).all())
-    assert placed == {r1: a, r2: b, r3: b}

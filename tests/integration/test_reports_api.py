@@ -565,8 +565,9 @@ async def test_an_analyst_reads_only_its_jurisdiction(lw: Running) -> None:
 
     ok = await lw.client.get(f"/v1/reports/{mine.json()['id']}", headers=analyst)
     assert ok.status_code == 200, ok.text
+    # v1.1: another jurisdiction's report asked by id is 403, not 404 (fix 12)
     hidden = await lw.client.get(f"/v1/reports/{other.json()['id']}", headers=analyst)
-    assert_problem(hidden, 404)
+    assert_problem(hidden, 403)
 
     listed = await lw.client.get("/v1/reports", headers=analyst)
     assert [i["id"] for i in listed.json()["items"]] == [mine.json()["id"]]
@@ -587,7 +588,7 @@ async def test_a_responder_reads_its_body_jurisdiction(lw: Running) -> None:
     listed = await lw.client.get("/v1/reports", headers=responder)
     assert listed.status_code == 200, listed.text
     assert [i["id"] for i in listed.json()["items"]] == [cc.json()["id"]]
-    assert_problem(await lw.client.get(f"/v1/reports/{xe.json()['id']}", headers=responder), 404)
+    assert_problem(await lw.client.get(f"/v1/reports/{xe.json()['id']}", headers=responder), 403)
 
 
 async def test_a_reporter_sees_only_its_own_reports(lw: Running) -> None:
@@ -597,7 +598,7 @@ async def test_a_reporter_sees_only_its_own_reports(lw: Running) -> None:
     reporter = lw.auth("reporter")
     listed = await lw.client.get("/v1/reports", headers=reporter)
     assert [i["id"] for i in listed.json()["items"]] == [own.json()["id"]]
-    assert_problem(await lw.client.get(f"/v1/reports/{admins.json()['id']}", headers=reporter), 404)
+    assert_problem(await lw.client.get(f"/v1/reports/{admins.json()['id']}", headers=reporter), 403)
     everything = await lw.client.get("/v1/reports", headers=lw.auth())
     assert {i["id"] for i in everything.json()["items"]} == {own.json()["id"], admins.json()["id"]}
 

@@ -6,7 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.intake.domain import CONTRACT_CATEGORIES, HOTLINE_CATEGORY_NAMES, map_hotline_category
+from services.intake.categories import (
+    CONTRACT_CATEGORIES,
+    HOTLINE_CATEGORY_NAMES,
+    map_hotline_category,
+)
 from tests.support import full_width
 
 # ---------------------------------------------------------------------------
