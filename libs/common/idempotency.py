@@ -5,6 +5,9 @@ the work and keeps its answer; a retry with the same key and the same body gets 
 again; the same key with another body is 409, and so is a retry while the first is still being
 answered. A request whose work fails releases its key, so that it can be retried. Keys are
 per caller (API key or user) and per service.
+
+An answer that holds personal data in clear (a reveal) is not kept: the route gives `replay`,
+which answers a retry again from the service, without doing the work a second time.
 """
 
 from __future__ import annotations
@@ -49,25 +52,27 @@ class Idempotent:
         call: Callable[[], Awaitable[Any]],
         *,
         status_code: int = 200,
+        replay: Callable[[], Awaitable[Any]] | None = None,
     ) -> JSONResponse:
         """Do `call` once per key; answer with its result (or the first answer, replayed)."""
         if self.key is None:
             return _answer(status_code, await call())
         request_hash = _hash(body)
-        replay = await self._claim(principal, request_hash)
-        if replay is not None:
-            return replay
+        first = await self._claim(principal, request_hash)
+        if first is not None:
+            return first if replay is None else _answer(first.status_code, await replay())
         try:
             result = await call()
         except BaseException:
             await self._release(principal)
             raise
         answer = _answer(status_code, result)
-        await self._keep(principal, answer)
+        await self._keep(principal, answer, keep_body=replay is None)
         return answer
 
     async def _claim(self, principal: Principal, request_hash: str) -> JSONResponse | None:
-        """Claim the key, or return the first answer to replay (409 where there is none)."""
+        """Claim the key, or return the first answer to replay (409 where there is none); a
+        first answer that was not kept comes back with its status and no body."""
         where = self._where(principal)
         try:
             async with self.sessionmaker.begin() as session:
@@ -88,16 +93,20 @@ class Idempotent:
             raise Problem(409, "a request with this Idempotency-Key failed; retry it")
         if found.request_hash != request_hash:
             raise Problem(409, "this Idempotency-Key was used with another request body")
-        if found.status_code is None or found.body is None:
+        if found.status_code is None:
             raise Problem(409, "a request with this Idempotency-Key is still being answered")
-        return JSONResponse(orjson.loads(found.body), status_code=found.status_code)
+        body = None if found.body is None else orjson.loads(found.body)
+        return JSONResponse(body, status_code=found.status_code)
 
-    async def _keep(self, principal: Principal, answer: JSONResponse) -> None:
+    async def _keep(self, principal: Principal, answer: JSONResponse, *, keep_body: bool) -> None:
         async with self.sessionmaker.begin() as session:
             await session.execute(
                 update(IdempotentRequest)
                 .where(*self._where(principal))
-                .values(status_code=answer.status_code, body=bytes(answer.body))
+                .values(
+                    status_code=answer.status_code,
+                    body=bytes(answer.body) if keep_body else None,
+                )
             )
 
     async def _release(self, principal: Principal) -> None:

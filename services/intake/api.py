@@ -8,12 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from libs.common.access import reads_jurisdiction
 from libs.common.auth import CurrentPrincipal, Principal, Role, require
 from libs.common.http import json_response, parse_json, require_json
+from libs.common.idempotency import Idempotent, idempotency
 from libs.common.problems import Problem, problem_responses
 from services.intake import render
 from services.intake.handlers import Intake
@@ -207,20 +209,24 @@ def _reveal_route(api: APIRouter, intake: Intake, now: Any) -> None:
         report_id: Annotated[str, Path(max_length=64)],
         body: RevealIn,
         principal: Revealer,
-        idempotency_key: Annotated[
-            str | None,
-            Header(max_length=255, description="Makes a retry safe (answers the first reveal)"),
-        ] = None,
-    ) -> RevealedReport:
-        # TODO(lead): with libs.common.idempotency, `call` goes through
-        # `idem.run(principal, body, call, status_code=200)`; until then a retry reveals again
-        # (and is recorded again), which is safe.
-        async def call() -> RevealedReport:
+        idem: Annotated[Idempotent, idempotency("intake")],
+    ) -> JSONResponse:
+        async def reveal(*, record: bool = True) -> RevealedReport:
             return await intake.reveal(
-                report_id, principal=principal, reason=body.reason, now=now()
+                report_id, principal=principal, reason=body.reason, now=now(), record=record
             )
 
-        return await call()
+        # The answer holds personal data in clear: a retry is answered anew, not from storage,
+        # and is not recorded twice.
+        key = _Revealing(report_id=report_id, body=body)
+        return await idem.run(principal, key, reveal, replay=lambda: reveal(record=False))
+
+
+class _Revealing(BaseModel):
+    """What an Idempotency-Key of a reveal stands for: the report and the body."""
+
+    report_id: str
+    body: RevealIn
 
 
 def _hotline_route(api: APIRouter, intake: Intake, verifier: Webhook | None, now: Any) -> None:

@@ -120,9 +120,16 @@ class Intake:
         )
 
     async def reveal(
-        self, report_id: str, *, principal: Principal, reason: str, now: dt.datetime
+        self,
+        report_id: str,
+        *,
+        principal: Principal,
+        reason: str,
+        now: dt.datetime,
+        record: bool = True,
     ) -> RevealedReport:
-        """Show a report's personal data in clear to call the caller back, recorded first."""
+        """Show a report's personal data in clear to call the caller back, recorded first
+        (`record=False`: the retry of a reveal already recorded, under its Idempotency-Key)."""
         row = await self.store.get(report_id)
         if row is None:
             raise Problem(404, f"no report {report_id}")
@@ -137,10 +144,11 @@ class Intake:
                 "graded; an admin may now",
                 type_=TYPE_BASE + "not-routed-yet",
             ) from early
-        await self.store.record_reveal(revealed, key=domain.report_key(row))
+        if record:
+            await self.store.record_reveal(revealed, key=domain.report_key(row))
         # Who read it, and why: never what they read.
         log.info(
-            "personal data revealed",
+            "personal data revealed" if record else "personal data shown again (a retry)",
             extra={"report_id": report_id, "by": revealed.by, "reason": revealed.reason},
         )
         return render.revealed_report(row, self.cipher)

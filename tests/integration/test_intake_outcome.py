@@ -28,7 +28,7 @@ from libs.common.contracts import (
 )
 from libs.common.events import INCIDENT_WARNING
 from libs.common.runtime import Runtime
-from libs.common.tables import BusMessage, OutboxMessage
+from libs.common.tables import BusMessage, IdempotentRequest, OutboxMessage
 from services.intake.app import build_intake
 from services.intake.consumers import consumers
 from services.intake.schemas import ReportIn
@@ -267,6 +267,22 @@ async def test_the_routed_body_calls_back_with_the_phone_in_clear_and_it_is_reco
     assert (data.report_id, data.by) == (report_id, f"responder ({OFFICE})")
     assert data.reason == "回访来电人 139****5678"
     assert "13800138000" not in orjson.dumps(events[0]).decode()
+
+
+async def test_a_reveal_retried_with_its_key_is_recorded_once_and_not_kept_in_clear(
+    lw: Running,
+) -> None:
+    report_id = await submit(lw, a_report(reporter={"name": "李四", "phone": "13800138000"}))
+    headers = lw.auth() | {"Idempotency-Key": f"reveal-{uuid.uuid4()}"}
+    first = await reveal(lw, report_id, headers)
+    again = await reveal(lw, report_id, headers)
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json() == again.json() and again.json()["reporter"]["phone"] == "13800138000"
+    assert len(await revealed_events(lw, report_id)) == 1
+    assert_problem(await reveal(lw, report_id, headers, reason="另一个理由"), 409)
+    async with lw.runtime.sessionmaker() as session:
+        kept = list((await session.execute(select(IdempotentRequest.body))).scalars())
+    assert kept and all(b is None or b"13800138000" not in b for b in kept)
 
 
 async def test_only_the_routed_body_or_an_admin_reveals(lw: Running) -> None:
