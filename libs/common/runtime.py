@@ -16,12 +16,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from libs.common.auth import KeyCache
-from libs.common.bus import EventBus, InProcessBus, KafkaBus, describe
+from libs.common.bus import EventBus, InProcessBus, describe
 from libs.common.clock import Clock
 from libs.common.consumer import Consumer, ConsumerRunner
 from libs.common.db import create_engine, create_sessionmaker
 from libs.common.http import BodyLimitMiddleware, RequestContextMiddleware
 from libs.common.jurisdictions import Registry
+from libs.common.kafka import KafkaBus
 from libs.common.mode import fix_mode
 from libs.common.outbox import Outbox
 from libs.common.privacy import Cipher

@@ -78,6 +78,11 @@ def router(grading: Grading) -> APIRouter:
     async def get_incident(incident_id: IncidentId, principal: Reader) -> IncidentDetail:
         return await grading.get(incident_id, principal=principal)
 
+    _assessment_route(api, grading)
+    return api
+
+
+def _assessment_route(api: APIRouter, grading: Grading) -> None:
     @api.post(
         "/incidents/{incident_id}/assessment",
         response_model=IncidentOut,
@@ -95,8 +100,6 @@ def router(grading: Grading) -> APIRouter:
             return await grading.assess(incident_id, body, principal=principal)
 
         return await idem.run(principal, _Assessed(incident_id=incident_id, body=body), call)
-
-    return api
 
 
 class _Assessed(BaseModel):

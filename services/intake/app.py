@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
 from libs.common.groupcommit import GroupCommit
-from libs.common.runtime import Runtime, Service, build_app
+from libs.common.runtime import Runtime, Service
 from services.intake import api
 from services.intake.consumers import consumers
 from services.intake.domain import AreaIndex
@@ -51,8 +49,3 @@ def service(runtime: Runtime) -> Service:
             )
         ],
     )
-
-
-def create_app(runtime: Runtime) -> FastAPI:
-    """The intake service on its own."""
-    return build_app(runtime, [service(runtime)], title="laborwatch intake")

@@ -18,8 +18,10 @@ import httpx
 import orjson
 import pytest
 
-from libs.common.events import INCIDENT_WARNING, REPORT_RECEIVED, new_event
+from libs.common.contracts import IncidentUpdated
+from libs.common.events import INCIDENT_WARNING, REPORT_RECEIVED
 from tests.conftest import WEBHOOK_SECRET, free_port
+from tests.integration.test_intake_outcome import incident
 
 LABORWATCH = str(Path(sys.executable).with_name("laborwatch"))
 
@@ -141,12 +143,9 @@ def test_embedded_default_accepts_publishes_learns_and_survives_restart(server: 
     # Grading places the report and warns; intake learns the incident from that event.
     graded = wait_for(incident_of_report)
     # An event as it would arrive on the bus, written into the log from outside.
-    warning = new_event(
-        service="grading",
-        type_=INCIDENT_WARNING,
-        key="xuanen:x",
-        data={"incident": {"id": "inc-1", "report_ids": [report_id]}},
-    )
+    warning = IncidentUpdated(
+        incident=incident([report_id], id_="inc-1", jurisdiction="xuanen")
+    ).to_event(subject="inc-1", key="xuanen:x")
     with sqlite3.connect(server.db) as conn:
         conn.execute(
             "INSERT INTO bus_messages (topic, key, payload, created_at) "

@@ -15,7 +15,8 @@ from aiokafka.partitioner import DefaultPartitioner
 from cloudevents.core.formats.json import JSONFormat
 from sqlalchemy import func, select
 
-from libs.common.bus import KafkaBus, Outgoing
+from libs.common.bus import Outgoing
+from libs.common.contracts import IncidentUpdated
 from libs.common.events import (
     INCIDENT_WARNING,
     NOTIFICATION,
@@ -23,9 +24,11 @@ from libs.common.events import (
     dead_letter_topic,
     new_event,
 )
+from libs.common.kafka import KafkaBus
 from libs.common.tables import DeadLetter, ProcessedEvent
 from services.intake.tables import Report
 from tests.conftest import Broker, Running, eventually, make_settings, running
+from tests.integration.test_intake_outcome import incident
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -98,11 +101,9 @@ async def produce(bootstrap: str, topic: str, values: list[bytes], key: bytes = 
 
 
 def warning_event(incident_id: str, report_ids: list[str], *, event_id: str | None = None) -> bytes:
-    event = new_event(
-        service="grading",
-        type_=INCIDENT_WARNING,
-        key="changchun:x",
-        data={"incident": {"id": incident_id, "report_ids": report_ids}},
+    """An update of an incident gathering the reports, as grading publishes it."""
+    event = IncidentUpdated(incident=incident(report_ids, id_=incident_id)).to_event(
+        subject=incident_id, key="changchun:x"
     )
     if event_id is not None:
         event = event.model_copy(update={"id": event_id})
@@ -199,7 +200,7 @@ async def test_a_poison_event_goes_to_the_dlq_and_the_next_is_processed(
         )
     assert [d.payload for d in letters] == [not_json, breaks_handler]
     assert letters[1].attempts == 3  # bounded retries (consumer_max_attempts in the test settings)
-    assert "KeyError" in letters[1].error
+    assert "validation errors for IncidentWarning" in letters[1].error  # not as the contract has it
 
     dlq = await read_topic(
         broker.bootstrap, dead_letter_topic(INCIDENT_WARNING), until=lambda rs: len(rs) >= 2

@@ -6,7 +6,7 @@ import uuid
 
 from aiokafka.partitioner import DefaultPartitioner
 
-from libs.common.bus import KeyPartitioner
+from libs.common.kafka import KeyPartitioner
 
 
 def test_it_chooses_what_kafkas_default_partitioner_chooses() -> None:
