@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from libs.common.auth import Principal, Role, require
 from libs.common.idempotency import Idempotent, idempotency
 from libs.common.problems import problem_responses
+from libs.common.queries import known_places, one_of
 from services.grading.schemas import AssessmentIn, IncidentDetail, IncidentOut, IncidentPage
 from services.grading.service import Grading
 from services.grading.words import Category, IncidentKind, IncidentStatus
@@ -117,25 +117,10 @@ def _checked(
 ) -> dict[str, str | None]:
     """The list's filters, where the names that depend on the jurisdiction are checked."""
     known = named["jurisdiction"] or principal.jurisdiction
-    _one_of("jurisdiction", named["jurisdiction"], grading.registry.ids())
-    _one_of("level", named["level"], _levels(grading, known))
-    _one_of("region", named["region"], _regions(grading, known))
+    known_places(grading.registry, jurisdiction=named["jurisdiction"], region=None)
+    one_of("level", named["level"], _levels(grading, known))
+    one_of("region", named["region"], _regions(grading, known))
     return named | typed
-
-
-def _one_of(name: str, value: str | None, allowed: list[str]) -> None:
-    """422 naming the query field, as for any other invalid parameter."""
-    if value is not None and value not in allowed:
-        raise RequestValidationError(
-            [
-                {
-                    "loc": ("query", name),
-                    "msg": f"Input should be one of {', '.join(allowed)}",
-                    "type": "enum",
-                    "input": value,
-                }
-            ]
-        )
 
 
 def _levels(grading: Grading, jurisdiction: str | None) -> list[str]:

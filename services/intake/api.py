@@ -17,7 +17,9 @@ from libs.common.auth import CurrentPrincipal, Principal, Role, require
 from libs.common.http import json_response, parse_json, require_json
 from libs.common.idempotency import Idempotent, idempotency
 from libs.common.problems import Problem, problem_responses
+from libs.common.queries import known_places
 from services.intake import render
+from services.intake.categories import Category
 from services.intake.handlers import Intake
 from services.intake.schemas import (
     BodyOut,
@@ -31,6 +33,7 @@ from services.intake.schemas import (
     ReportPage,
     RevealedReport,
     RevealIn,
+    Source,
     WebhookAccepted,
 )
 
@@ -148,8 +151,8 @@ def _read_routes(api: APIRouter, intake: Intake) -> None:
         principal: Reader,
         jurisdiction: Annotated[str | None, Query(max_length=64)] = None,
         region: Annotated[str | None, Query(max_length=64)] = None,
-        source: Annotated[str | None, Query(max_length=32)] = None,
-        category: Annotated[str | None, Query(max_length=32)] = None,
+        source: Annotated[Source | None, Query()] = None,
+        category: Annotated[Category | None, Query()] = None,
         incident_id: Annotated[str | None, Query(max_length=64)] = None,
         received_from: Annotated[
             dt.datetime | None, Query(description="inclusive, with a time zone")
@@ -161,6 +164,7 @@ def _read_routes(api: APIRouter, intake: Intake) -> None:
         cursor: Annotated[str | None, Query(max_length=500)] = None,
     ) -> ReportPage:
         _aware(received_from=received_from, received_to=received_to)
+        known_places(intake.registry, jurisdiction=jurisdiction, region=region)
         rows, next_cursor = await intake.page(
             principal=principal,
             limit=limit,

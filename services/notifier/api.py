@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from libs.common.auth import Principal, Role, require
 from libs.common.problems import Problem, problem_responses
+from libs.common.queries import known_body, known_places
 from services.notifier import operations, pages
 from services.notifier.domain import ClosedReason, Status, Via
 from services.notifier.links import BadLink
@@ -64,6 +65,7 @@ def _notifications(api: APIRouter, notifier: Notifier) -> None:
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(max_length=500)] = None,
     ) -> NotificationPage:
+        known_body(notifier.registry, body_id)
         filters = Filters(incident_id, body_id, status, closed_reason)
         rows, next_cursor = await operations.page(
             notifier, principal=principal, filters=filters, cursor=cursor, limit=limit
@@ -80,6 +82,7 @@ def _notifications(api: APIRouter, notifier: Notifier) -> None:
     async def on_time(
         principal: Reader, jurisdiction: Annotated[str | None, Query(max_length=64)] = None
     ) -> OnTimeStats:
+        known_places(notifier.registry, jurisdiction=jurisdiction, region=None)
         stats = await operations.on_time_stats(
             notifier, principal=principal, jurisdiction=jurisdiction
         )
