@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from libs.common.contracts import FIGURE_NAMES
 from libs.common.enterprise import normalise_enterprise_name
 from services.grading.policy import (
     FIGURE_LABELS,
@@ -51,6 +52,28 @@ class Figures:
     potential_major_impact: bool = False
     sources: frozenset[str] = field(default_factory=frozenset)
 
+    @classmethod
+    def of(
+        cls,
+        holder: Any,
+        *,
+        category: str,
+        region: str,
+        regions: Iterable[str],
+        sources: Iterable[str],
+    ) -> Figures:
+        """Read each of `FIGURE_NAMES` from a report or an incident; the rest is given."""
+        figures = {name: getattr(holder, name) for name in FIGURE_NAMES}
+        figures["amount_yuan"] = Decimal(figures["amount_yuan"])
+        figures["collective_action"] = CollectiveAction(figures["collective_action"])
+        return cls(
+            category=category,
+            region=region,
+            regions=frozenset(regions),
+            sources=frozenset(sources),
+            **figures,
+        )
+
     @property
     def regions_affected(self) -> int:
         """How many regions the incident reaches."""
@@ -67,14 +90,11 @@ class Figures:
 
     def as_dict(self) -> dict[str, Any]:
         """The figures as a timeline entry or a column keeps them (JSON)."""
-        return {
-            "workers_involved": self.workers_involved,
+        figures = {name: getattr(self, name) for name in FIGURE_NAMES}
+        return figures | {
             "amount_yuan": str(self.amount_yuan),
-            "terminations": self.terminations,
             "collective_action": str(self.collective_action),
             "regions": sorted(self.regions),
-            "extreme_individual": self.extreme_individual,
-            "potential_major_impact": self.potential_major_impact,
         }
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from libs.common.contracts import FIGURE_NAMES
 from services.grading.domain import (
     Cluster,
     Figures,
@@ -189,17 +190,12 @@ class Incident:
 
     def figures(self) -> Figures:
         """The incident's figures, as grading reads them."""
-        return Figures(
+        return Figures.of(
+            self,
             category=self.category or "",
             region=self.region or "",
-            regions=frozenset(self.regions),
-            workers_involved=self.workers_involved,
-            amount_yuan=Decimal(self.amount_yuan),
-            terminations=self.terminations,
-            collective_action=CollectiveAction(self.collective_action),
-            extreme_individual=self.extreme_individual,
-            potential_major_impact=self.potential_major_impact,
-            sources=frozenset(self.sources),
+            regions=self.regions,
+            sources=self.sources,
         )
 
     def adopt_code(self, credit_code: str, key: str) -> None:
@@ -234,13 +230,9 @@ class Incident:
         return outcome
 
     def _take(self, figures: Figures) -> None:
+        for name in FIGURE_NAMES:
+            setattr(self, name, getattr(figures, name))
         self.regions = sorted(figures.regions)
-        self.workers_involved = figures.workers_involved
-        self.amount_yuan = figures.amount_yuan
-        self.terminations = figures.terminations
-        self.collective_action = figures.collective_action
-        self.extreme_individual = figures.extreme_individual
-        self.potential_major_impact = figures.potential_major_impact
         self.sources = sorted(figures.sources)
 
     def _issue(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -293,17 +292,12 @@ def _keys(report: ReportData) -> tuple[str | None, str | None]:
 
 
 def _figures_of(report: ReportData) -> Figures:
-    return Figures(
+    return Figures.of(
+        report,
         category=report.category,
         region=report.region,
-        regions=frozenset(report.affected_regions or [report.region]),
-        workers_involved=report.workers_involved,
-        amount_yuan=Decimal(report.amount_yuan),
-        terminations=report.terminations,
-        collective_action=CollectiveAction(report.collective_action),
-        extreme_individual=report.extreme_individual,
-        potential_major_impact=report.potential_major_impact,
-        sources=frozenset([report.source]),
+        regions=report.affected_regions or [report.region],
+        sources=[report.source],
     )
 
 

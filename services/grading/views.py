@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from libs.common.clock import Clock
-from libs.common.contracts import BodyRef, IncidentData, WarningData
+from libs.common.contracts import FIGURE_NAMES, BodyRef, IncidentData, WarningData
 from libs.common.jurisdictions import Registry
 from services.grading.incident import Incident, Outcome
 from services.grading.policy import Policy
@@ -72,12 +72,8 @@ class Views:
             "categories": incident.categories,
             "region": incident.region,
             "regions": incident.regions,
-            "workers_involved": incident.workers_involved,
+            **{name: getattr(incident, name) for name in FIGURE_NAMES},
             "amount_yuan": Decimal(incident.amount_yuan),
-            "terminations": incident.terminations,
-            "collective_action": incident.collective_action,
-            "extreme_individual": incident.extreme_individual,
-            "potential_major_impact": incident.potential_major_impact,
             "opened_at": incident.opened_at,
             "updated_at": incident.updated_at,
             "closed_at": incident.closed_at,

@@ -14,7 +14,7 @@ from typing import Any
 
 from libs.common.access import Item, may_act
 from libs.common.auth import Principal, Role
-from libs.common.contracts import IncidentData, ReportRevealed, partition_key
+from libs.common.contracts import FIGURE_NAMES, IncidentData, ReportRevealed, partition_key
 from libs.common.jurisdictions import Registry
 from libs.common.privacy import redact
 from services.intake.categories import map_hotline_category
@@ -66,12 +66,7 @@ def report_from_rest(
         enterprise_industry=body.enterprise.industry,
         category=body.category,
         category_text=None,
-        workers_involved=body.workers_involved,
-        amount_yuan=body.amount_yuan,
-        terminations=body.terminations,
-        collective_action=body.collective_action,
-        extreme_individual=body.extreme_individual,
-        potential_major_impact=body.potential_major_impact,
+        **{name: getattr(body, name) for name in FIGURE_NAMES},
         summary=body.summary,
         demands=body.demands,
         location=body.location,

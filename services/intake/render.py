@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from libs.common.contracts import EnterpriseRef, ReportData, ReportReceived
+from libs.common.contracts import FIGURE_NAMES, EnterpriseRef, ReportData, ReportReceived
 from libs.common.privacy import Cipher, mask_name, mask_phone, redact
 from services.intake.domain import ReportRow
 from services.intake.schemas import (
@@ -87,12 +87,7 @@ def _fields(row: ReportRow) -> dict[str, Any]:
         ),
         "category": row["category"],
         "category_text": row["category_text"],
-        "workers_involved": row["workers_involved"],
-        "amount_yuan": row["amount_yuan"],
-        "terminations": row["terminations"],
-        "collective_action": row["collective_action"],
-        "extreme_individual": row["extreme_individual"],
-        "potential_major_impact": row["potential_major_impact"],
+        **_figures(row),
         "summary": _redacted(row["summary"]),
         "demands": _redacted(row["demands"]),
         "location": _redacted(row["location"]),
@@ -101,6 +96,11 @@ def _fields(row: ReportRow) -> dict[str, Any]:
         "level_label": row["level_label"],
         "incident_status": row["incident_status"],
     }
+
+
+def _figures(row: ReportRow) -> dict[str, Any]:
+    """The report's figures (each of `FIGURE_NAMES`), as stored: one column each."""
+    return {name: row[name] for name in FIGURE_NAMES}
 
 
 def report_received(row: ReportRow, *, drill: bool) -> ReportReceived:
@@ -124,12 +124,7 @@ def report_received(row: ReportRow, *, drill: bool) -> ReportReceived:
         ),
         category=row["category"],
         category_text=row["category_text"],
-        workers_involved=row["workers_involved"],
-        amount_yuan=Decimal(row["amount_yuan"]),
-        terminations=row["terminations"],
-        collective_action=row["collective_action"],
-        extreme_individual=row["extreme_individual"],
-        potential_major_impact=row["potential_major_impact"],
+        **_figures(row) | {"amount_yuan": Decimal(row["amount_yuan"])},
         summary=_redacted(row["summary"]),
         demands=_redacted(row["demands"]),
         location=_redacted(row["location"]),

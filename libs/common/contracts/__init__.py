@@ -7,6 +7,7 @@ ignores fields it does not know (a newer publisher may add some).
 """
 
 from libs.common.contracts.base import EventData, partition_key
+from libs.common.contracts.figures import FIGURE_NAMES, ReportFigures
 from libs.common.contracts.incidents import (
     BodyRef,
     EnterpriseRef,
@@ -23,6 +24,7 @@ from libs.common.contracts.notifications import (
 from libs.common.contracts.reports import ReportData, ReportReceived, ReportRevealed
 
 __all__ = [
+    "FIGURE_NAMES",
     "Acknowledgement",
     "BodyRef",
     "EnterpriseRef",
@@ -33,6 +35,7 @@ __all__ = [
     "NotificationData",
     "NotificationEvent",
     "ReportData",
+    "ReportFigures",
     "ReportReceived",
     "ReportRevealed",
     "WarningData",

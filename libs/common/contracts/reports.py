@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from libs.common.contracts.base import EventData
+from libs.common.contracts.figures import ReportFigures
 from libs.common.contracts.incidents import EnterpriseRef
 from libs.common.events import REPORT_RECEIVED
 
 
-class ReportData(BaseModel):
+class ReportData(ReportFigures):
     """A report as it leaves intake: every figure, no personal data (free text masked)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -30,12 +30,7 @@ class ReportData(BaseModel):
     enterprise: EnterpriseRef
     category: str
     category_text: str | None
-    workers_involved: int
-    amount_yuan: Decimal
-    terminations: int
-    collective_action: Literal["none", "possible", "occurred"]
-    extreme_individual: bool
-    potential_major_impact: bool
+    # The six figures come from `ReportFigures`.
     summary: str | None
     demands: str | None
     location: str | None
