@@ -33,10 +33,9 @@ from libs.common.problems import (
     problem_response,
 )
 from libs.common.settings import Settings
+from libs.common.workers import Worker
 
 log = logging.getLogger(__name__)
-
-Worker = Callable[[], Coroutine[Any, Any, None]]
 
 
 @dataclass

@@ -6,12 +6,10 @@ closed longer ago than the retention, so a restart loses nothing and replicas sh
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 from libs.common.clock import Clock
+from libs.common.workers import Worker, polling
 from services.intake.handlers import Intake
 
 log = logging.getLogger(__name__)
@@ -22,24 +20,15 @@ def retention_poll_seconds(retention_days: float) -> float:
     return min(max(retention_days * 86_400 / 10, 1.0), 3600.0)
 
 
-def personal_data_retention(
-    intake: Intake, *, retention_days: float, clock: Clock
-) -> Callable[[], Coroutine[Any, Any, None]]:
+def personal_data_retention(intake: Intake, *, retention_days: float, clock: Clock) -> Worker:
     """The loop that erases reporters' and callers' personal data past its retention."""
-    poll = retention_poll_seconds(retention_days)
 
-    async def run() -> None:
-        while True:
-            try:
-                erased = await intake.erase_expired(retention_days=retention_days, now=clock.now())
-                if erased:
-                    log.info("personal data erased", extra={"reports": erased})
-                    continue  # there may be another batch due now
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("personal data retention failed; retrying", exc_info=True)
-            await asyncio.sleep(poll)
+    async def turn() -> int:
+        erased = await intake.erase_expired(retention_days=retention_days, now=clock.now())
+        if erased:
+            log.info("personal data erased", extra={"reports": erased})
+        return erased
 
-    run.__name__ = "personal_data_retention"
-    return run
+    return polling(
+        "personal_data_retention", turn, poll_seconds=retention_poll_seconds(retention_days)
+    )

@@ -7,64 +7,41 @@ stopped, and several replicas share the work without doing any of it twice.
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
 
+from libs.common.workers import Worker, polling
 from services.notifier import deadlines, delivery, operations
 from services.notifier.domain import Status
 from services.notifier.metrics import NOTIFICATIONS
 from services.notifier.service import Notifier
 
-log = logging.getLogger(__name__)
-
 
 def deadline_clock(
     notifier: Notifier, *, poll_seconds: float, gauge_seconds: float = 10.0
-) -> Callable[[], Coroutine[Any, Any, None]]:
+) -> Worker:
     """The loop that fires deadlines and reminders, and keeps the gauges current."""
+    gauges_due = 0.0
 
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        gauges_due = loop.time()
-        while True:
-            try:
-                fired = await deadlines.fire_deadlines(notifier)
-                reminded = await deadlines.send_reminders(notifier)
-                # By the clock, not by the turn: a busy clock turns many times a second, and
-                # counting scans every notification.
-                if loop.time() >= gauges_due:
-                    counts = await operations.counts(notifier)
-                    for status in Status:
-                        NOTIFICATIONS.labels(status).set(counts.get(status, 0))
-                    gauges_due = loop.time() + gauge_seconds
-                if fired or reminded:
-                    continue  # there may be more due right now
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("deadline clock failed; retrying", exc_info=True)
-            await asyncio.sleep(poll_seconds)
+    async def turn() -> bool:
+        nonlocal gauges_due
+        fired = await deadlines.fire_deadlines(notifier)
+        reminded = await deadlines.send_reminders(notifier)
+        # By the clock, not by the turn: a busy clock turns many times a second, and counting
+        # scans every notification.
+        now = asyncio.get_running_loop().time()
+        if now >= gauges_due:
+            counts = await operations.counts(notifier)
+            for status in Status:
+                NOTIFICATIONS.labels(status).set(counts.get(status, 0))
+            gauges_due = now + gauge_seconds
+        return bool(fired or reminded)
 
-    run.__name__ = "deadline_clock"
-    return run
+    return polling("deadline_clock", turn, poll_seconds=poll_seconds)
 
 
-def delivery_queue(
-    notifier: Notifier, *, poll_seconds: float
-) -> Callable[[], Coroutine[Any, Any, None]]:
+def delivery_queue(notifier: Notifier, *, poll_seconds: float) -> Worker:
     """The loop that sends what is due and retries what failed; it never holds up the clock."""
 
-    async def run() -> None:
-        while True:
-            try:
-                if await delivery.deliver_due(notifier):
-                    continue
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("delivery queue failed; retrying", exc_info=True)
-            await asyncio.sleep(poll_seconds)
+    async def turn() -> int:
+        return await delivery.deliver_due(notifier)
 
-    run.__name__ = "delivery_queue"
-    return run
+    return polling("delivery_queue", turn, poll_seconds=poll_seconds)
