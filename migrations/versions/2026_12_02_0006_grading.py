@@ -17,6 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from libs.common.enterprise import normalise_enterprise_name
+
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
@@ -47,12 +49,16 @@ def upgrade() -> None:
 
 
 def _fill() -> None:
-    """Existing incidents: a coded key moves to `code_key` (their name key is unknown here);
-    a single incident's categories are its category; who it was sent to, its route."""
+    """Existing incidents: a coded key moves to `code_key`, and an open coded incident takes
+    its name key too where no other open incident holds it (so that a report without a code
+    joins it, as a new one would); a single incident's categories are its category; who it
+    was sent to, its route."""
     incidents = sa.table(
         "grading_incidents",
         sa.column("id", sa.String()),
-        sa.column("kind", sa.String()),
+        sa.column("jurisdiction", sa.String()),
+        sa.column("status", sa.String()),
+        sa.column("enterprise_name", sa.String()),
         sa.column("category", sa.String()),
         sa.column("routed_to", sa.String()),
         sa.column("correlation_key", sa.String()),
@@ -61,24 +67,31 @@ def _fill() -> None:
         sa.column("bodies", sa.JSON()),
     )
     bind = op.get_bind()
-    rows = bind.execute(
-        sa.select(
-            incidents.c.id,
-            incidents.c.category,
-            incidents.c.routed_to,
-            incidents.c.correlation_key,
-        )
-    ).all()
-    for id_, category, routed_to, key in rows:
+    rows = bind.execute(sa.select(incidents).order_by(incidents.c.id)).mappings().all()
+    held = {r["correlation_key"] for r in rows if r["status"] == "open" and r["correlation_key"]}
+    for row in rows:
+        key = row["correlation_key"]
         values: dict[str, object] = {
-            "categories": [category] if category else [],
-            "bodies": [routed_to] if routed_to else [],
+            "categories": [row["category"]] if row["category"] else [],
+            "bodies": [row["routed_to"]] if row["routed_to"] else [],
         }
         if key and "|code:" in key:
-            values |= {"code_key": key, "correlation_key": None}
-        bind.execute(incidents.update().where(incidents.c.id == id_).values(**values))
+            values |= {"code_key": key, "correlation_key": _name_key(row, held)}
+        bind.execute(incidents.update().where(incidents.c.id == row["id"]).values(**values))
     # A cluster has no one category or region: its members' (categories, regions).
     op.execute("UPDATE grading_incidents SET category = NULL, region = NULL WHERE kind = 'cluster'")
+
+
+def _name_key(row: sa.RowMapping, held: set[str]) -> str | None:
+    """An open incident's name key (as services.grading.domain.name_key makes it), if free."""
+    normalised = normalise_enterprise_name(row["enterprise_name"] or "")
+    if row["status"] != "open" or not normalised:
+        return None
+    key = f"{row['jurisdiction']}|name:{normalised}|{row['category']}"
+    if key in held:
+        return None
+    held.add(key)
+    return key
 
 
 def downgrade() -> None:
