@@ -9,7 +9,8 @@ from typing import Any, cast
 
 import asyncpg
 import orjson
-from sqlalchemy import DateTime, Insert, MetaData, Select, Table, event, insert
+from sqlalchemy import ColumnElement, DateTime, Insert, MetaData, Select, Table, Text, event, insert
+from sqlalchemy import cast as sql_cast
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -203,3 +204,9 @@ def is_database_outage(error: BaseException) -> bool:
             return True
         seen = getattr(seen, "orig", None) or seen.__cause__
     return False
+
+
+def list_holds(column: Any, value: str) -> ColumnElement[bool]:
+    """Say whether a JSON list of ids holds an id, on PostgreSQL and SQLite alike: the lists
+    are written compact by orjson (`["a","b"]`), and an id holds no quote."""
+    return sql_cast(column, Text).contains(f'"{value}"', autoescape=True)

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from typing import cast as typed
 
-from sqlalchemy import ColumnElement, Select, Text, cast, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.access import ReadScope
-from libs.common.db import insert_at_commit, insert_now, lock
+from libs.common.db import insert_at_commit, insert_now, list_holds, lock
 from libs.common.pagination import newest_first, next_cursor
 from services.grading.audit import GENESIS, seal
 from services.grading.domain import Figures
@@ -319,10 +319,9 @@ class Store:
         for name in ("jurisdiction", "level", "status", "kind"):
             if filters.get(name) is not None:
                 query = query.where(incidents.c[name] == filters[name])
-        if filters.get("region") is not None:
-            query = query.where(_holds(incidents.c.regions, filters["region"]))
-        if filters.get("category") is not None:
-            query = query.where(_holds(incidents.c.categories, filters["category"]))
+        for name, column in (("region", incidents.c.regions), ("category", incidents.c.categories)):
+            if (value := filters.get(name)) is not None:
+                query = query.where(list_holds(column, value))
         at: Any = incidents.c.opened_at  # a column, as newest_first reads a mapped attribute
         query = newest_first(query, at, typed(Any, incidents.c.id), cursor=cursor, limit=limit)
         rows = list(await session.scalars(query))
@@ -335,16 +334,10 @@ def _scoped(query: Select[Any], scope: ReadScope) -> Select[Any]:
         return query
     if scope.jurisdiction is not None:
         query = query.where(incidents.c.jurisdiction == scope.jurisdiction)
-    sent = _holds(incidents.c.bodies, scope.body_id) if scope.body_id else None
-    in_region = _holds(incidents.c.regions, scope.region) if scope.region else None
+    sent = list_holds(incidents.c.bodies, scope.body_id) if scope.body_id else None
+    in_region = list_holds(incidents.c.regions, scope.region) if scope.region else None
     if sent is not None and in_region is not None:
         return query.where(or_(in_region, sent))
     if sent is not None:
         return query.where(sent)
     return query.where(in_region) if in_region is not None else query
-
-
-def _holds(column: Any, value: str | None) -> ColumnElement[bool]:
-    """Whether a JSON list of ids holds an id (as the text of the list, on both databases:
-    ids are plain words, stored compact by orjson)."""
-    return cast(column, Text).contains(f'"{value}"', autoescape=True)

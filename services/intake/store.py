@@ -9,14 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, Text, bindparam, or_, select, update
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import ColumnElement, Table, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.access import ReadScope
 from libs.common.contracts import ReportReceived, ReportRevealed
-from libs.common.db import claim, insert_at_commit
+from libs.common.db import claim, insert_at_commit, list_holds
 from libs.common.groupcommit import GroupCommit
 from libs.common.outbox import Outbox
 from libs.common.pagination import newest_first, next_cursor
@@ -230,20 +229,15 @@ def readable(scope: ReadScope) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if scope.jurisdiction is not None:
         where.append(Report.jurisdiction == scope.jurisdiction)
-    sent = None if scope.body_id is None else _lists(_REPORTS.c.incident_bodies, scope.body_id)
+    sent = None if scope.body_id is None else list_holds(_REPORTS.c.incident_bodies, scope.body_id)
     if scope.region is not None:
-        here = or_(Report.region == scope.region, _lists(_REPORTS.c.affected_regions, scope.region))
+        here = or_(
+            Report.region == scope.region, list_holds(_REPORTS.c.affected_regions, scope.region)
+        )
         where.append(here if sent is None else or_(here, sent))
     elif sent is not None:
         where.append(sent)
     return where
-
-
-def _lists(column: Any, value: str) -> ColumnElement[bool]:
-    """Say whether a JSON list of ids holds the id, on PostgreSQL and SQLite alike (the
-    lists are written compact, `["a","b"]`, and ids hold no quote)."""
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return sql_cast(column, Text).like(f'%"{escaped}"%', escape="\\")
 
 
 async def _read(session: AsyncSession, *where: ColumnElement[bool]) -> ReportRow | None:

@@ -179,6 +179,16 @@ async def test_incident_filters_filter_or_answer_422(embedded: Running) -> None:
 async def test_who_reads_which_incidents(embedded: Running) -> None:
     """Fix 12: a township's responder reads its region's incidents and what its body was
     sent; an external body only what it was sent; 404 where there is none."""
+    await who_reads_which_incidents(embedded)
+
+
+@pytest.mark.postgres
+async def test_who_reads_which_incidents_on_postgres(on_postgres: Running) -> None:
+    """The same, where the lists are narrowed in PostgreSQL's SQL."""
+    await who_reads_which_incidents(on_postgres)
+
+
+async def who_reads_which_incidents(embedded: Running) -> None:
     zhushan = await incident_of(embedded, await submit(embedded, xuanen("zhushan", 30)))
     spread = xuanen("lijiahe", 20, affected_regions=["lijiahe", "gaoluo"])
     copied = await incident_of(embedded, await submit(embedded, spread))

@@ -187,7 +187,8 @@ async def test_in_a_batch_the_later_event_wins_and_a_cluster_moves_no_report(lw:
 # ---------------------------------------------------------------- fix 12: who reads what
 
 
-async def test_a_township_body_reads_its_region_and_what_its_body_was_sent(lw: Running) -> None:
+async def test_a_township_body_reads_its_region_and_what_its_body_was_sent(system: Running) -> None:
+    lw = system  # on SQLite, then on PostgreSQL (the lists are narrowed in SQL)
     township = await key_of(lw, "xuanen.zhushan.tripartite")
     xuanen = {"jurisdiction": "xuanen", "region": "gaoluo"}
     here = await submit(lw, a_report(jurisdiction="xuanen", region="zhushan"), "admin")
