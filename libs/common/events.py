@@ -12,7 +12,9 @@ from pydantic_core import to_json
 REPORT_RECEIVED: Final = "laborwatch.report.received.v1"
 INCIDENT_WARNING: Final = "laborwatch.incident.warning.v1"
 NOTIFICATION: Final = "laborwatch.notification.v1"
-TOPICS: Final = (REPORT_RECEIVED, INCIDENT_WARNING, NOTIFICATION)
+CASE: Final = "laborwatch.case.v1"
+MONITORING_ALERT: Final = "laborwatch.monitoring.alert.v1"
+TOPICS: Final = (REPORT_RECEIVED, INCIDENT_WARNING, NOTIFICATION, CASE, MONITORING_ALERT)
 CONTENT_TYPE: Final = "application/cloudevents+json"
 
 

@@ -13,8 +13,10 @@ from cloudevents.core.v1.event import CloudEvent as SdkEvent
 from pydantic import ValidationError
 
 from libs.common.events import (
+    CASE,
     CONTENT_TYPE,
     INCIDENT_WARNING,
+    MONITORING_ALERT,
     NOTIFICATION,
     REPORT_RECEIVED,
     TOPICS,
@@ -48,7 +50,7 @@ def test_the_topics_of_the_contract() -> None:
     assert REPORT_RECEIVED == "laborwatch.report.received.v1"
     assert INCIDENT_WARNING == "laborwatch.incident.warning.v1"
     assert NOTIFICATION == "laborwatch.notification.v1"
-    assert set(TOPICS) == {REPORT_RECEIVED, INCIDENT_WARNING, NOTIFICATION}
+    assert set(TOPICS) == {REPORT_RECEIVED, INCIDENT_WARNING, NOTIFICATION, CASE, MONITORING_ALERT}
     assert CONTENT_TYPE == "application/cloudevents+json"
 
 

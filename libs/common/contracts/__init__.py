@@ -7,6 +7,16 @@ ignores fields it does not know (a newer publisher may add some).
 """
 
 from libs.common.contracts.base import EventData, partition_key
+from libs.common.contracts.cases import (
+    CaseApproval,
+    CaseClosure,
+    CaseData,
+    CaseEvent,
+    CaseForm,
+    CasePlan,
+    CaseProgress,
+    GovernmentReport,
+)
 from libs.common.contracts.figures import FIGURE_NAMES, ReportFigures
 from libs.common.contracts.incidents import (
     BodyRef,
@@ -16,6 +26,7 @@ from libs.common.contracts.incidents import (
     IncidentWarning,
     WarningData,
 )
+from libs.common.contracts.monitoring import AlertData, AlertReport, MonitoringAlert
 from libs.common.contracts.notifications import (
     Acknowledgement,
     NotificationData,
@@ -26,12 +37,23 @@ from libs.common.contracts.reports import ReportData, ReportReceived, ReportReve
 __all__ = [
     "FIGURE_NAMES",
     "Acknowledgement",
+    "AlertData",
+    "AlertReport",
     "BodyRef",
+    "CaseApproval",
+    "CaseClosure",
+    "CaseData",
+    "CaseEvent",
+    "CaseForm",
+    "CasePlan",
+    "CaseProgress",
     "EnterpriseRef",
     "EventData",
+    "GovernmentReport",
     "IncidentData",
     "IncidentUpdated",
     "IncidentWarning",
+    "MonitoringAlert",
     "NotificationData",
     "NotificationEvent",
     "ReportData",
