@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -96,12 +97,16 @@ ENTERPRISE_SUFFIXES: Final[tuple[str, ...]] = tuple(
 _DROPPED_CATEGORY_PREFIXES: Final = ("P", "Z", "Cc", "Cf")
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise_enterprise_name(name: str) -> str:
     """Return a matching key for an enterprise name.
 
     Applies NFKC, removes whitespace, punctuation (brackets, ·, commas, ...) and invisible
     format characters, lowercases Latin letters and strips the longest matching suffix in
     ENTERPRISE_SUFFIXES once. A suffix is kept if stripping it would leave nothing.
+
+    Cached: a report's name is keyed several times on its way (the code key, the name key,
+    the Kafka key, in each service), and a bureau's enterprises are a few thousand names.
     """
     folded = unicodedata.normalize("NFKC", name).lower()
     key = "".join(

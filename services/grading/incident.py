@@ -230,10 +230,16 @@ class Incident:
         return outcome
 
     def _take(self, figures: Figures) -> None:
+        # Only what changed: each attribute set on a mapped aggregate costs its history, and
+        # most reports change one figure or none.
         for name in FIGURE_NAMES:
-            setattr(self, name, getattr(figures, name))
-        self.regions = sorted(figures.regions)
-        self.sources = sorted(figures.sources)
+            value = getattr(figures, name)
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+        if len(figures.regions) != len(self.regions):
+            self.regions = sorted(figures.regions)
+        if len(figures.sources) != len(self.sources):
+            self.sources = sorted(figures.sources)
 
     def _issue(
         self,

@@ -54,7 +54,11 @@ class _Written:
 
 
 def _written(session: AsyncSession) -> _Written:
-    written: _Written = session.info.setdefault(_WRITTEN, _Written())
+    # Not `setdefault(_WRITTEN, _Written())`: that builds a _Written at every call, and a
+    # report asks about twenty times.
+    written: _Written | None = session.info.get(_WRITTEN)
+    if written is None:
+        written = session.info[_WRITTEN] = _Written()
     return written
 
 
