@@ -1,0 +1,137 @@
+"""An upload evaluated, without I/O: each enterprise's series of months (what is stored, with
+the upload's rows over it), the rows to store and the revisions they replace, and the alerts
+each new month raises."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from libs.common.contracts import MonitoringAlert
+from services.monitoring.domain import alert_report, shift
+from services.monitoring.policy import MonitoringPolicy
+from services.monitoring.rules import Figures, Finding, anomalies, fmt, thresholds
+from services.monitoring.uploads import ObservationIn
+from services.monitoring.views import alert_data
+
+FIGURES = (
+    "headcount",
+    "wages_due_yuan",
+    "wages_paid_yuan",
+    "social_insurance_arrears_months",
+    "layoffs",
+    "disputes",
+)
+
+
+def figures_of(values: Any) -> Figures:
+    """The figures of an observation (a stored row or a validated upload row)."""
+    return Figures(**{name: getattr(values, name) for name in FIGURES})
+
+
+@dataclass
+class Evaluation:
+    """What an upload writes and raises."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    events: list[MonitoringAlert] = field(default_factory=list)
+
+
+def series(stored: Sequence[Any]) -> dict[str, dict[str, Figures]]:
+    """Each enterprise's months: the latest current observation of each (oldest first in,
+    so a later one from another sender stands)."""
+    months: dict[str, dict[str, Figures]] = {}
+    for row in stored:
+        months.setdefault(row.credit_code, {})[row.period] = figures_of(row)
+    return months
+
+
+def evaluate(
+    upload: Sequence[ObservationIn],
+    *,
+    stored: Sequence[Any],
+    register: Mapping[str, Any],
+    policies: Mapping[str, MonitoringPolicy],
+    sender: str,
+    raised: set[tuple[str, str, str, str]],
+    now: dt.datetime,
+    drill: bool,
+) -> Evaluation:
+    """Evaluate an upload against what is stored: rows to store (revisions numbered from
+    the sender's earlier ones), and one alert per new (enterprise, month, indicator, kind)."""
+    out = Evaluation()
+    months = series(stored)
+    mine = {(r.credit_code, r.period): r for r in stored if r.sender == sender}
+    for obs in upload:
+        months.setdefault(obs.credit_code, {})[obs.period] = figures_of(obs)
+        earlier = mine.get((obs.credit_code, obs.period))
+        if earlier is not None:
+            out.replaced.append(earlier.id)
+        out.rows.append(
+            {
+                "id": str(uuid.uuid4()),
+                **obs.model_dump(),
+                "sender": sender,
+                "revision": 1 if earlier is None else earlier.revision + 1,
+                "is_current": True,
+                "received_at": now,
+            }
+        )
+    for obs in upload:
+        enterprise = register[obs.credit_code]
+        policy = policies[enterprise.jurisdiction]
+        for finding, figures in findings(months[obs.credit_code], obs.period, policy):
+            key = (obs.credit_code, obs.period, finding.indicator, finding.kind)
+            if key in raised:
+                continue
+            raised.add(key)
+            row = alert_row(enterprise, obs.period, finding, now=now, drill=drill)
+            out.alerts.append(row)
+            report = alert_report(finding, figures, list(finding.reasons_zh))
+            out.events.append(MonitoringAlert(alert=alert_data(row), report=report))
+    return out
+
+
+def findings(
+    months: Mapping[str, Figures], period: str, policy: MonitoringPolicy
+) -> list[tuple[Finding, Figures]]:
+    """The alerts of one month against the months before it."""
+    figures = months[period]
+    previous = months.get(shift(period, -1))
+    history = [months[p] for p in sorted((p for p in months if p < period), reverse=True)]
+    found = thresholds(figures, previous, policy.thresholds)
+    found += anomalies(figures, history, policy.anomaly)
+    return [(f, figures) for f in found]
+
+
+def alert_row(
+    enterprise: Any,
+    period: str,
+    finding: Finding,
+    *,
+    now: dt.datetime,
+    drill: bool,
+) -> dict[str, Any]:
+    """The stored row of a new alert."""
+    return {
+        "id": str(uuid.uuid4()),
+        "credit_code": enterprise.credit_code,
+        "jurisdiction": enterprise.jurisdiction,
+        "region": enterprise.region,
+        "enterprise_name": enterprise.name,
+        "industry": enterprise.industry,
+        "period": period,
+        "kind": finding.kind,
+        "indicator": finding.indicator,
+        "value": None if finding.kind == "missing" else fmt(finding.value),
+        "reasons": list(finding.reasons),
+        "reasons_zh": list(finding.reasons_zh),
+        "report_id": None,
+        "created_at": now,
+        "drill": drill,
+    }
