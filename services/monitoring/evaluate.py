@@ -17,19 +17,17 @@ from services.monitoring.rules import Figures, Finding, anomalies, fmt, threshol
 from services.monitoring.uploads import ObservationIn
 from services.monitoring.views import alert_data
 
-FIGURES = (
-    "headcount",
-    "wages_due_yuan",
-    "wages_paid_yuan",
-    "social_insurance_arrears_months",
-    "layoffs",
-    "disputes",
-)
-
 
 def figures_of(values: Any) -> Figures:
     """The figures of an observation (a stored row or a validated upload row)."""
-    return Figures(**{name: getattr(values, name) for name in FIGURES})
+    return Figures(
+        values.headcount,
+        values.wages_due_yuan,
+        values.wages_paid_yuan,
+        values.social_insurance_arrears_months,
+        values.layoffs,
+        values.disputes,
+    )
 
 
 @dataclass

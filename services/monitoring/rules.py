@@ -227,7 +227,11 @@ def anomalies(current: Figures, history: Sequence[Figures], rule: AnomalyRule) -
     found: list[Finding] = []
     for indicator, direction in HARMFUL.items():
         value = current.value(indicator)
-        d = departure(value, [h.value(indicator) for h in used])
+        past = [h.value(indicator) for h in used]
+        # Not past the median the harmful way: no score can make it an anomaly (most are not).
+        if (value - median(past)) * direction <= 0:
+            continue
+        d = departure(value, past)
         if is_anomaly(value, d, direction, rule):
             en, zh = explain(indicator, value, d, len(used), rule)
             found.append(Finding("anomaly", indicator, value, (en,), (zh,), d.median))

@@ -71,10 +71,25 @@ def alert_out(row: Row[Any] | dict[str, Any]) -> AlertOut:
     )
 
 
-def alert_data(row: dict[str, Any]) -> AlertData:
-    """An alert as its event carries it."""
-    out = alert_out(row)
-    return AlertData.model_validate(out.model_dump(exclude={"report_id"}))
+def alert_data(a: dict[str, Any]) -> AlertData:
+    """An alert as its event carries it (from the row just made of validated figures)."""
+    return AlertData(
+        id=a["id"],
+        jurisdiction=a["jurisdiction"],
+        region=a["region"],
+        credit_code=a["credit_code"],
+        enterprise=EnterpriseRef(
+            name=a["enterprise_name"], credit_code=a["credit_code"], industry=a["industry"]
+        ),
+        period=a["period"],
+        kind=a["kind"],
+        indicator=a["indicator"],
+        value=a["value"],
+        reasons=a["reasons"],
+        reasons_zh=a["reasons_zh"],
+        created_at=a["created_at"],
+        drill=a["drill"],
+    )
 
 
 def detail(row: Row[Any], obs: list[Row[Any]], raised: list[Row[Any]]) -> EnterpriseDetail:
