@@ -116,7 +116,7 @@ async def run(rows: int, history: int, url: str) -> None:
             )
             took = time.perf_counter() - started
             cpu = time.process_time() - cpu
-            if profile is not None:
+            if profile is not None and PROFILE:
                 profile.disable()
                 profile.dump_stats(PROFILE)
             assert r.status_code == 202, r.text
