@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select
 
+from libs.common.auth import Role, create_key
 from services.intake.tables import Report
 from services.monitoring.tables import alerts, enterprise_history, enterprises, observations
 from tests.conftest import Running, assert_problem, eventually
@@ -151,3 +152,59 @@ async def test_every_bad_row_and_field_is_named_and_nothing_stored(system: Runni
     async with system.runtime.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(observations)) == 0
     assert_problem(await upload(system, [row(c, month(1))], role="analyst"), 403)
+
+
+async def test_who_sends_and_who_reads(system: Running) -> None:
+    cc, xe = code(4), code(5)
+    await register(system, cc)
+    await register(system, xe, jurisdiction="xuanen", region="zhushan")
+    _, local = await create_key(
+        system.runtime.sessionmaker,
+        system.runtime.registry,
+        name="长春人社",
+        role=Role.REPORTER,
+        jurisdiction="changchun",
+    )
+    headers = {"Authorization": f"Bearer {local}"}
+    rows = {"observations": [row(cc, month(1)), row(xe, month(1))]}
+    r = await system.client.post("/v1/monitoring/observations", json=rows, headers=headers)
+    body = assert_problem(r, 403)
+    assert [(e["row"], e["field"]) for e in body["errors"]] == [(2, "credit_code")]
+    r = await system.client.post(
+        "/v1/monitoring/observations",
+        json={"observations": rows["observations"][:1]},
+        headers=headers | {"Idempotency-Key": "cc-1"},
+    )
+    assert r.status_code == 202, r.text
+    replay = await system.client.post(
+        "/v1/monitoring/observations",
+        json={"observations": rows["observations"][:1]},
+        headers=headers | {"Idempotency-Key": "cc-1"},
+    )
+    assert replay.status_code == 202 and replay.json() == r.json()
+    other = await system.client.post(
+        "/v1/monitoring/observations",
+        json={"observations": rows["observations"][1:]},
+        headers=headers | {"Idempotency-Key": "cc-1"},
+    )
+    assert_problem(other, 409)
+    detail = await system.client.get(
+        f"/v1/monitoring/enterprises/{cc}", headers=system.auth("responder")
+    )
+    assert detail.status_code == 200, detail.text
+    assert [o["revision"] for o in detail.json()["observations"]] == [1]  # the replay stored none
+    township = await create_key(
+        system.runtime.sessionmaker,
+        system.runtime.registry,
+        name="珠山",
+        role=Role.RESPONDER,
+        body_id="xuanen.zhushan.tripartite",
+    )
+    r = await system.client.get(
+        "/v1/monitoring/alerts", headers={"Authorization": f"Bearer {township[1]}"}
+    )
+    assert_problem(r, 403)
+    r = await system.client.get(
+        "/v1/monitoring/alerts?jurisdiction=xuanen", headers=system.auth("analyst")
+    )
+    assert_problem(r, 403)
