@@ -18,6 +18,7 @@ from libs.common.contracts import MonitoringAlert, partition_key
 from libs.common.db import claim, lock
 from libs.common.outbox import Outbox
 from libs.common.pagination import decode_cursor, encode_cursor
+from libs.common.problems import Problem
 from services.monitoring.tables import alerts, enterprise_history, enterprises, observations
 
 CHUNK = 5_000  # ids per IN (...): well under PostgreSQL's and SQLite's parameter limits
@@ -192,7 +193,9 @@ class MonitoringStore:
                     return await self._alerts_for(session, keys)
             except IntegrityError:
                 upload = await self._without_raised(upload)
-        raise RuntimeError("an upload kept racing another on the same alerts")
+        raise Problem(
+            409, "another upload of the same enterprises and months is being stored; retry"
+        )
 
     async def _write(self, session: AsyncSession, upload: Upload) -> None:
         if upload.replaced:
