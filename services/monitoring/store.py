@@ -10,7 +10,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -150,19 +161,23 @@ class MonitoringStore:
         self, where: list[ColumnElement[bool]], *, cursor: str | None, limit: int
     ) -> tuple[list[Row[Any]], str | None]:
         """A page of the register, newest registration first."""
-        at, code = enterprises.c.registered_at, enterprises.c.credit_code
-        query = select(enterprises).where(*where)
+        at, key = enterprises.c.registered_at, enterprises.c.credit_code
+        return await self._page(select(enterprises).where(*where), at, key, cursor, limit)
+
+    async def _page(
+        self, query: Select[Any], at: Column[Any], key: Column[Any], cursor: str | None, limit: int
+    ) -> tuple[list[Row[Any]], str | None]:
+        """Keyset pagination on (at, key), newest first, with the cursor of the next page."""
         if cursor is not None:
             after_at, after = decode_cursor(cursor)
-            query = query.where(or_(at < after_at, and_(at == after_at, code < after)))
-        query = query.order_by(at.desc(), code.desc()).limit(limit + 1)
+            query = query.where(or_(at < after_at, and_(at == after_at, key < after)))
+        query = query.order_by(at.desc(), key.desc()).limit(limit + 1)
         async with self.sessionmaker() as session:
             rows = list(await session.execute(query))
-        more = len(rows) > limit
-        last = rows[limit - 1] if more else None
-        return rows[:limit], None if last is None else encode_cursor(
-            last.registered_at, last.credit_code
-        )
+        if len(rows) <= limit:
+            return rows, None
+        last = rows[limit - 1]._mapping
+        return rows[:limit], encode_cursor(last[at.name], last[key.name])
 
     # --------------------------------------------------------------------- observations
 
@@ -271,16 +286,8 @@ class MonitoringStore:
         self, where: list[ColumnElement[bool]], *, cursor: str | None, limit: int
     ) -> tuple[list[Row[Any]], str | None]:
         """A page of alerts, newest first."""
-        at, id_ = alerts.c.created_at, alerts.c.id
         query = select(alerts).where(*where)
-        if cursor is not None:
-            after_at, after = decode_cursor(cursor)
-            query = query.where(or_(at < after_at, and_(at == after_at, id_ < after)))
-        query = query.order_by(at.desc(), id_.desc()).limit(limit + 1)
-        async with self.sessionmaker() as session:
-            rows = list(await session.execute(query))
-        last = rows[limit - 1] if len(rows) > limit else None
-        return rows[:limit], None if last is None else encode_cursor(last.created_at, last.id)
+        return await self._page(query, alerts.c.created_at, alerts.c.id, cursor, limit)
 
     async def link_reports(self, session: AsyncSession, links: Mapping[str, str]) -> None:
         """Record the report intake filed for each alert (one executemany)."""

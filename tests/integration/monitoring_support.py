@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import delete
+
 from libs.common.enterprise import credit_code_check_char
+from services.monitoring.tables import alerts, enterprise_history, enterprises, observations
 from tests.conftest import Running
 
 
@@ -62,3 +65,10 @@ async def upload(lw: Running, rows: list[dict[str, Any]], role: str = "reporter"
     return await lw.client.post(
         "/v1/monitoring/observations", json={"observations": rows}, headers=lw.auth(role)
     )
+
+
+async def clear_monitoring(lw: Running) -> None:
+    """Empty monitoring's tables (the app, its keys and the bus stay)."""
+    async with lw.runtime.sessionmaker.begin() as s:
+        for table in (alerts, observations, enterprise_history, enterprises):
+            await s.execute(delete(table))

@@ -6,13 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from libs.common.auth import Role, create_key
 from services.intake.tables import Report
-from services.monitoring.tables import alerts, enterprise_history, enterprises, observations
+from services.monitoring.tables import enterprise_history, observations
 from tests.conftest import Running, assert_problem, eventually
-from tests.integration.monitoring_support import code, month, register, row, upload
+from tests.integration.monitoring_support import (
+    clear_monitoring,
+    code,
+    month,
+    register,
+    row,
+    upload,
+)
 
 HISTORY = [300, 310, 290, 300, 320, 280]  # six months: median 300, MAD 10
 
@@ -20,9 +27,7 @@ HISTORY = [300, 310, 290, 300, 320, 280]  # six months: median 300, MAD 10
 @pytest.fixture
 async def system(system: Running) -> Running:
     """The module's app (embedded, then PostgreSQL) with monitoring's tables emptied too."""
-    async with system.runtime.sessionmaker.begin() as s:
-        for table in (alerts, observations, enterprise_history, enterprises):
-            await s.execute(delete(table))
+    await clear_monitoring(system)
     return system
 
 
@@ -87,6 +92,17 @@ async def test_an_alert_becomes_one_graded_report_whatever_is_resent(system: Run
         return items if items and all(a["report_id"] for a in items) else None
 
     items = await eventually(filed)
+    paged, cursor = [], ""
+    while cursor is not None:
+        got = await system.client.get(
+            f"/v1/monitoring/alerts?credit_code={c}&limit=2&cursor={cursor}"
+            if cursor
+            else f"/v1/monitoring/alerts?credit_code={c}&limit=2",
+            headers=system.auth("analyst"),
+        )
+        paged += [a["id"] for a in got.json()["items"]]
+        cursor = got.json()["next_cursor"]
+    assert paged == [a["id"] for a in items] and len(paged) == 3
     report_id = next(a["report_id"] for a in items if a["id"] == arrears["id"])
     report = (await system.client.get(f"/v1/reports/{report_id}", headers=system.auth())).json()
     assert report["source"] == "monitoring" and report["source_ref"] == arrears["id"]

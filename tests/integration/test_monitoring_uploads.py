@@ -8,11 +8,11 @@ import io
 import httpx
 import openpyxl
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
-from services.monitoring.tables import alerts, enterprise_history, enterprises, observations
+from services.monitoring.tables import observations
 from tests.conftest import Running, assert_problem
-from tests.integration.monitoring_support import code, month, register
+from tests.integration.monitoring_support import clear_monitoring, code, month, register
 
 HEADER = (
     "credit_code,period,headcount,wages_due_yuan,wages_paid_yuan,"
@@ -26,9 +26,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @pytest.fixture
 async def system(system: Running) -> Running:
     """The module's app with monitoring's tables emptied too."""
-    async with system.runtime.sessionmaker.begin() as s:
-        for table in (alerts, observations, enterprise_history, enterprises):
-            await s.execute(delete(table))
+    await clear_monitoring(system)
     return system
 
 
