@@ -73,7 +73,14 @@ def evaluate(
         out.rows.append(
             {
                 "id": str(uuid.uuid4()),
-                **obs.model_dump(),
+                "credit_code": obs.credit_code,
+                "period": obs.period,
+                "headcount": obs.headcount,
+                "wages_due_yuan": obs.wages_due_yuan,
+                "wages_paid_yuan": obs.wages_paid_yuan,
+                "social_insurance_arrears_months": obs.social_insurance_arrears_months,
+                "layoffs": obs.layoffs,
+                "disputes": obs.disputes,
                 "sender": sender,
                 "revision": 1 if earlier is None else earlier.revision + 1,
                 "is_current": True,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from services.monitoring.policy import AnomalyRule, Thresholds
 
@@ -36,9 +36,9 @@ MAD_FACTOR = Decimal("0.6745")  # makes the MAD consistent with a normal law's s
 MEAN_AD_FACTOR = Decimal("1.2533")  # sqrt(pi/2): the mean absolute deviation to a sigma
 
 
-@dataclass(frozen=True)
-class Figures:
-    """One month's figures of one enterprise, as an observation gives them."""
+class Figures(NamedTuple):
+    """One month's figures of one enterprise, as an observation gives them (a named tuple:
+    an upload makes one for each month of each enterprise, tens of thousands)."""
 
     headcount: int
     wages_due_yuan: Decimal

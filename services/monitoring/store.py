@@ -47,6 +47,25 @@ _ADVANCE = (
 )
 
 
+# What an upload's evaluation reads of the stored observations (not when each came).
+_SERIES = [
+    observations.c[name]
+    for name in (
+        "id",
+        "credit_code",
+        "period",
+        "sender",
+        "revision",
+        "headcount",
+        "wages_due_yuan",
+        "wages_paid_yuan",
+        "social_insurance_arrears_months",
+        "layoffs",
+        "disputes",
+    )
+]
+
+
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
@@ -187,11 +206,11 @@ class MonitoringStore:
         async with self.sessionmaker() as session:
             for part in _chunks(codes):
                 query = (
-                    select(observations)
+                    select(*_SERIES)
                     .where(observations.c.credit_code.in_(part), observations.c.is_current)
                     .order_by(observations.c.period, observations.c.received_at)
                 )
-                found.extend(await session.execute(query))
+                found.extend((await session.execute(query)).all())
         return found
 
     async def save_upload(
