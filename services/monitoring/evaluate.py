@@ -40,19 +40,32 @@ class Evaluation:
     events: list[MonitoringAlert] = field(default_factory=list)
 
 
-def series(stored: Sequence[Any]) -> dict[str, dict[str, Figures]]:
+# The columns of a stored observation an evaluation reads, in this order (the store selects
+# them so): rows are read as plain tuples, tens of thousands at a time.
+STORED = (
+    "id",
+    "credit_code",
+    "period",
+    "sender",
+    "revision",
+    *Figures._fields,
+)
+_FIGURES = slice(5, 5 + len(Figures._fields))
+
+
+def series(stored: Sequence[Sequence[Any]]) -> dict[str, dict[str, Figures]]:
     """Each enterprise's months: the latest current observation of each (oldest first in,
     so a later one from another sender stands)."""
     months: dict[str, dict[str, Figures]] = {}
     for row in stored:
-        months.setdefault(row.credit_code, {})[row.period] = figures_of(row)
+        months.setdefault(row[1], {})[row[2]] = Figures(*row[_FIGURES])
     return months
 
 
 def evaluate(
     upload: Sequence[ObservationIn],
     *,
-    stored: Sequence[Any],
+    stored: Sequence[Sequence[Any]],
     register: Mapping[str, Any],
     policies: Mapping[str, MonitoringPolicy],
     sender: str,
@@ -64,12 +77,12 @@ def evaluate(
     the sender's earlier ones), and one alert per new (enterprise, month, indicator, kind)."""
     out = Evaluation()
     months = series(stored)
-    mine = {(r.credit_code, r.period): r for r in stored if r.sender == sender}
+    mine = {(r[1], r[2]): r for r in stored if r[3] == sender}
     for obs in upload:
         months.setdefault(obs.credit_code, {})[obs.period] = figures_of(obs)
         earlier = mine.get((obs.credit_code, obs.period))
         if earlier is not None:
-            out.replaced.append(earlier.id)
+            out.replaced.append(earlier[0])
         out.rows.append(
             {
                 "id": str(uuid.uuid4()),
@@ -82,7 +95,7 @@ def evaluate(
                 "layoffs": obs.layoffs,
                 "disputes": obs.disputes,
                 "sender": sender,
-                "revision": 1 if earlier is None else earlier.revision + 1,
+                "revision": 1 if earlier is None else earlier[4] + 1,
                 "is_current": True,
                 "received_at": now,
             }

@@ -32,6 +32,13 @@ ZH: dict[str, str] = {
     "layoffs": "裁员人数",
     "disputes": "劳动争议件数",
 }
+_AT = {  # where each anomaly's figure is in `Figures`
+    "headcount": 0,
+    "wages_paid": 2,
+    "social_insurance_arrears_months": 3,
+    "layoffs": 4,
+    "disputes": 5,
+}
 MAD_FACTOR = Decimal("0.6745")  # makes the MAD consistent with a normal law's sigma
 MEAN_AD_FACTOR = Decimal("1.2533")  # sqrt(pi/2): the mean absolute deviation to a sigma
 
@@ -46,14 +53,6 @@ class Figures(NamedTuple):
     social_insurance_arrears_months: int
     layoffs: int
     disputes: int
-
-    def value(self, indicator: str) -> Decimal:
-        """The figure an indicator reads."""
-        if indicator == "wages_paid":
-            return self.wages_paid_yuan
-        if indicator == "wages_unpaid":
-            return self.wages_unpaid
-        return Decimal(getattr(self, indicator))
 
     @property
     def wages_unpaid(self) -> Decimal:
@@ -170,13 +169,13 @@ def _headcount_drop(now: Figures, before: Figures | None, rule: Thresholds) -> F
 # ---------------------------------------------------------------------------- anomalies
 
 
-def median(values: Sequence[Decimal]) -> Decimal:
+def median(values: Sequence[Decimal | int]) -> Decimal:
     """The median of a non-empty list."""
     ordered = sorted(values)
     mid = len(ordered) // 2
     if len(ordered) % 2:
-        return ordered[mid]
-    return (ordered[mid - 1] + ordered[mid]) / 2
+        return Decimal(ordered[mid])
+    return (Decimal(ordered[mid - 1]) + ordered[mid]) / 2
 
 
 @dataclass(frozen=True)
@@ -190,7 +189,7 @@ class Departure:
     change: Decimal | None = None
 
 
-def departure(value: Decimal, history: Sequence[Decimal]) -> Departure:
+def departure(value: Decimal, history: Sequence[Decimal | int]) -> Departure:
     """The robust z-score 0.6745·(x − median)/MAD of a value against its history.
 
     Where the MAD (median absolute deviation) is 0, the mean absolute deviation from the
@@ -226,8 +225,9 @@ def anomalies(current: Figures, history: Sequence[Figures], rule: AnomalyRule) -
     used = history[: rule.max_history]
     found: list[Finding] = []
     for indicator, direction in HARMFUL.items():
-        value = current.value(indicator)
-        past = [h.value(indicator) for h in used]
+        at = _AT[indicator]
+        value = Decimal(current[at])
+        past = [h[at] for h in used]  # ints or Decimals: converted where needed
         # Not past the median the harmful way: no score can make it an anomaly (most are not).
         if (value - median(past)) * direction <= 0:
             continue

@@ -30,6 +30,7 @@ from libs.common.db import claim, lock
 from libs.common.outbox import Outbox
 from libs.common.pagination import decode_cursor, encode_cursor
 from libs.common.problems import Problem
+from services.monitoring.evaluate import STORED
 from services.monitoring.tables import alerts, enterprise_history, enterprises, observations
 
 CHUNK = 5_000  # ids per IN (...): well under PostgreSQL's and SQLite's parameter limits
@@ -47,23 +48,8 @@ _ADVANCE = (
 )
 
 
-# What an upload's evaluation reads of the stored observations (not when each came).
-_SERIES = [
-    observations.c[name]
-    for name in (
-        "id",
-        "credit_code",
-        "period",
-        "sender",
-        "revision",
-        "headcount",
-        "wages_due_yuan",
-        "wages_paid_yuan",
-        "social_insurance_arrears_months",
-        "layoffs",
-        "disputes",
-    )
-]
+# What an upload's evaluation reads of the stored observations, in its order.
+_SERIES = [observations.c[name] for name in STORED]
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
