@@ -168,6 +168,8 @@ class Monitoring:
         principal: Principal,
         now: dt.datetime,
     ) -> None:
+        """Add to `errors` what only the register and the clock can tell; raise the 403 or
+        the 422 of the upload, if any."""
         foreign: list[dict[str, Any]] = []
         seen: dict[tuple[str, str], int] = {}
         for r in rows:
@@ -180,7 +182,8 @@ class Monitoring:
                 None,
                 found.jurisdiction,
             ):
-                foreign.append(uploads.error(r.where, r.line, "credit_code", "of another place"))
+                place = f"an enterprise of {found.jurisdiction}, not of this key's jurisdiction"
+                foreign.append(uploads.error(r.where, r.line, "credit_code", place))
             elif o.period > domain.period_of(now, self.tz(found.jurisdiction)):
                 wrong.append(("period", f"{o.period} has not begun"))
             first = seen.setdefault((o.credit_code, o.period), r.line)
