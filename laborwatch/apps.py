@@ -9,12 +9,14 @@ from fastapi import FastAPI
 from libs.common.runtime import Runtime, Service, build_app
 from services.grading import app as grading
 from services.intake import app as intake
+from services.monitoring import app as monitoring
 from services.notifier import app as notifier
 
 SERVICES: dict[str, Callable[[Runtime], Service]] = {
     "intake": intake.service,
     "grading": grading.service,
     "notifier": notifier.service,
+    "monitoring": monitoring.service,
 }
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 import services.grading.tables
 import services.intake.tables
+import services.monitoring.tables
 import services.notifier.tables  # noqa: F401  (each service's tables register on the metadata)
 from libs.common import tables  # noqa: F401
 from libs.common.db import create_engine, metadata

@@ -139,4 +139,8 @@ def _hash(body: BaseModel | None) -> str:
 
 
 def _answer(status_code: int, result: Any) -> JSONResponse:
+    # A model's JSON dump is JSON already: walking it again costs more than the dump itself
+    # for a long answer (an upload's thousands of alerts).
+    if isinstance(result, BaseModel):
+        return JSONResponse(result.model_dump(mode="json", by_alias=True), status_code=status_code)
     return JSONResponse(jsonable_encoder(result), status_code=status_code)

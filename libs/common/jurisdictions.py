@@ -70,6 +70,9 @@ class Jurisdiction(BaseModel):
     policy: PolicyRef
     regions: tuple[Region, ...] = Field(min_length=1)
     bodies: tuple[Body, ...] = Field(min_length=1)
+    # The monitoring section (thresholds of monitored enterprises' figures): the monitoring
+    # service's to validate, as the policy is grading's.
+    monitoring: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Jurisdiction:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +124,8 @@ class Service:
     workers: Sequence[Worker] = field(default_factory=list)
     # Called once at shutdown, after the workers stopped (e.g. to close an HTTP client).
     closers: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
+    # Routes that take bodies over the process's limit (exact path → bytes).
+    body_limits: Mapping[str, int] = field(default_factory=dict)
 
 
 def build_app(runtime: Runtime, services: Sequence[Service], *, title: str) -> FastAPI:
@@ -164,7 +166,11 @@ def build_app(runtime: Runtime, services: Sequence[Service], *, title: str) -> F
     app.state.runtime = runtime
     install_problem_handlers(app)
     document_problems(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=runtime.settings.max_body_bytes,
+        paths={path: n for s in services for path, n in s.body_limits.items()},
+    )
     app.add_middleware(RequestContextMiddleware, service="+".join(s.name for s in services))
     app.include_router(operations_router(runtime))
     for service in services:

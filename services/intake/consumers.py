@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.consumer import Consumer
-from libs.common.contracts import IncidentData, IncidentUpdated, IncidentWarning
+from libs.common.contracts import IncidentData, IncidentUpdated, IncidentWarning, MonitoringAlert
 from libs.common.events import CloudEvent
 from services.intake.handlers import Intake
 
@@ -29,4 +30,11 @@ def consumers(intake: Intake) -> list[Consumer]:
         incidents = [i for i in map(incident_of, events) if i is not None]
         await intake.on_incidents(session, incidents)
 
-    return [Consumer(name="intake.incidents", topics=(IncidentWarning.topic,), apply=on_incidents)]
+    async def on_alerts(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
+        alerts = [MonitoringAlert.of(e) for e in events if e.type == MonitoringAlert.type_]
+        await intake.on_alerts(session, alerts, now=dt.datetime.now(dt.UTC))
+
+    return [
+        Consumer(name="intake.incidents", topics=(IncidentWarning.topic,), apply=on_incidents),
+        Consumer(name="intake.monitoring", topics=(MonitoringAlert.topic,), apply=on_alerts),
+    ]

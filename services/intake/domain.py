@@ -14,7 +14,13 @@ from typing import Any
 
 from libs.common.access import Item, may_act
 from libs.common.auth import Principal, Role
-from libs.common.contracts import FIGURE_NAMES, IncidentData, ReportRevealed, partition_key
+from libs.common.contracts import (
+    FIGURE_NAMES,
+    IncidentData,
+    MonitoringAlert,
+    ReportRevealed,
+    partition_key,
+)
 from libs.common.jurisdictions import Registry
 from libs.common.privacy import redact
 from services.intake.categories import map_hotline_category
@@ -26,6 +32,7 @@ Core (decision 0008): accepting a report is the hottest path there is, and an OR
 report would cost more than the rest of the write."""
 
 HOTLINE_SENDER = "hotline"
+MONITORING_SENDER = "monitoring"  # whose `source_ref` (an alert id) a monitoring report has
 # A report dated this far ahead of our clock is a mistake, not clock skew.
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
@@ -35,6 +42,7 @@ class Channel(enum.StrEnum):
 
     REST = "rest"  # POST /v1/reports
     WEBHOOK = "webhook"  # a hotline work order (工单)
+    MONITORING = "monitoring"  # a monitored enterprise's alert (定点监测)
 
 
 class IncidentStatus(enum.StrEnum):
@@ -113,6 +121,37 @@ def report_from_order(
         submitted_by=None,
         # Fields of the platform's own are kept, sealed: they may well hold personal data.
         extra=None if sealed_extra is None else {"sealed": sealed_extra},
+    )
+
+
+def report_from_alert(event: MonitoringAlert, *, now: dt.datetime) -> dict[str, Any] | None:
+    """The row of the report a monitoring alert files (None for a `missing` alert, which files
+    none): the enterprise from the register, the category and figures its indicator gives."""
+    alert, report = event.alert, event.report
+    if report is None:
+        return None
+    return _row(
+        channel=Channel.MONITORING.value,
+        source="monitoring",
+        source_ref=alert.id,
+        sender=MONITORING_SENDER,
+        jurisdiction=alert.jurisdiction,
+        region=alert.region,
+        affected_regions=[alert.region],
+        occurred_at=alert.created_at,
+        received_at=now,
+        enterprise_name=alert.enterprise.name,
+        enterprise_credit_code=alert.enterprise.credit_code,
+        enterprise_industry=alert.enterprise.industry,
+        category=report.category,
+        category_text=None,
+        **{name: getattr(report, name) for name in FIGURE_NAMES},
+        summary=report.summary,
+        demands=None,
+        location=None,
+        reporter_sealed=None,
+        submitted_by=None,
+        extra=None,
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.access import ensure_jurisdiction, readable_or_403, scope_of
 from libs.common.auth import Principal
-from libs.common.contracts import IncidentData
+from libs.common.contracts import IncidentData, MonitoringAlert
 from libs.common.jurisdictions import Registry
 from libs.common.metrics import REPORTS_ACCEPTED
 from libs.common.privacy import Cipher
@@ -84,6 +84,21 @@ class Intake:
         if accepted.created:
             REPORTS_ACCEPTED.labels("webhook", row["source"]).inc()
         return accepted
+
+    async def on_alerts(
+        self, session: AsyncSession, alerts: Sequence[MonitoringAlert], *, now: dt.datetime
+    ) -> None:
+        """File one report per threshold or anomaly alert, once whatever is redelivered
+        (intake alone writes reports; monitoring learns the report's id from its event)."""
+        filed = []
+        for alert in alerts:
+            row = domain.report_from_alert(alert, now=now)
+            if row is not None:
+                filed.append(
+                    (row, render.report_received(row, drill=self.drill or alert.alert.drill))
+                )
+        if filed:
+            await self.store.file_alerts(session, filed)
 
     async def on_incidents(self, session: AsyncSession, incidents: Sequence[IncidentData]) -> None:
         """Learn from grading's events what became of each report (a batch at once)."""

@@ -227,7 +227,7 @@ class ReportOut(BaseModel):
 
     id: str
     status: Literal["received"] = "received"
-    channel: Literal["rest", "webhook"]
+    channel: Literal["rest", "webhook", "monitoring"]
     source: str
     source_ref: str | None
     jurisdiction: str

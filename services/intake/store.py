@@ -5,7 +5,7 @@ a handler hands over what to write, and cannot forget how it must be written."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -20,7 +20,13 @@ from libs.common.groupcommit import GroupCommit
 from libs.common.outbox import Outbox
 from libs.common.pagination import newest_first, next_cursor
 from libs.common.problems import TYPE_BASE, Problem
-from services.intake.domain import HOTLINE_SENDER, Placement, ReportRow, report_key
+from services.intake.domain import (
+    HOTLINE_SENDER,
+    MONITORING_SENDER,
+    Placement,
+    ReportRow,
+    report_key,
+)
 from services.intake.tables import IdempotencyKey, Report, WebhookDelivery
 
 _REPORTS = cast(Table, Report.__table__)
@@ -138,6 +144,30 @@ class ReportStore:
             except IntegrityError:
                 continue
         raise Problem(409, "a concurrent delivery of the same work order is in progress; retry")
+
+    async def file_alerts(
+        self, session: AsyncSession, filed: Sequence[tuple[dict[str, Any], ReportReceived]]
+    ) -> int:
+        """File the reports of monitoring alerts in the consumer's transaction, once per alert
+        (`source_ref`): those already filed, and repeats within the batch, are skipped."""
+        refs = [row["source_ref"] for row, _ in filed]
+        known = set(
+            await session.scalars(
+                select(Report.source_ref).where(
+                    Report.source == "monitoring",
+                    Report.sender == MONITORING_SENDER,
+                    Report.source_ref.in_(refs),
+                )
+            )
+        )
+        for row, event in filed:
+            if row["source_ref"] in known:
+                continue
+            known.add(row["source_ref"])
+            insert_at_commit(session, Report, row)
+            announced = event.to_event(subject=row["id"], key=report_key(row))
+            self.outbox.add(session, topic=ReportReceived.topic, event_=announced)
+        return len(known)
 
     async def place(self, session: AsyncSession, placements: Mapping[str, Placement]) -> None:
         """Write what grading said of each report's incident: one executemany per batch."""

@@ -75,4 +75,5 @@ def test_the_fuzzer_reached_every_operation(api_schema: schemathesis.BaseSchema)
     assert ("POST", "/v1/reports") in operations
     assert ("POST", "/v1/incidents/{incident_id}/assessment") in operations
     assert ("POST", "/v1/notifications/{notification_id}/ack") in operations
+    assert ("POST", "/v1/monitoring/observations") in operations
     _ = Path

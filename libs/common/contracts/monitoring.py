@@ -23,6 +23,7 @@ AlertKind = Literal["threshold", "anomaly", "missing"]
 Indicator = Literal[
     "headcount",
     "wages_unpaid",
+    "wages_paid",  # an anomaly: wages paid down (数据异动)
     "social_insurance_arrears_months",
     "layoffs",
     "disputes",
