@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import Request, Response
@@ -179,3 +180,63 @@ def json_response(
     return Response(
         to_json(model), status_code=status_code, media_type="application/json", headers=headers
     )
+
+
+# ------------------------------------------------------------------------------ NUL refused
+
+_NUL_IN_JSON = (b"\\u0000", b"\x00")
+_NUL_MESSAGE = "must not contain the NUL character (U+0000)"
+
+
+async def refuse_nul(request: Request) -> None:
+    """Refuse U+0000 in any path parameter, query value or body field with a 422 naming it:
+    PostgreSQL cannot store it in text (a 500 there), where SQLite would have taken it.
+
+    An app-wide dependency: it runs once the route is known, so it names the parameter.
+    """
+    errors: list[dict[str, Any]] = [
+        _nul_error(("path", name))
+        for name, value in request.path_params.items()
+        if isinstance(value, str) and "\x00" in value
+    ]
+    errors += [
+        _nul_error(("query", name))
+        for name, value in request.query_params.multi_items()
+        if "\x00" in name or "\x00" in value
+    ]
+    if not errors and request.method in ("POST", "PUT", "PATCH"):
+        errors = await _nul_in_body(request)
+    if errors:
+        raise RequestValidationError(errors)
+
+
+async def _nul_in_body(request: Request) -> list[dict[str, Any]]:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    body = await request.body()
+    if media_type == "application/x-www-form-urlencoded":
+        fields = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+        return [_nul_error(("body", k)) for k, v in fields if "\x00" in k or "\x00" in v]
+    if not any(marker in body for marker in _NUL_IN_JSON):  # the common case: one scan
+        return []
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return []  # malformed: the route answers 400 as for any other malformed body
+    return [_nul_error(("body", *loc)) for loc in _nul_locations(document, ())]
+
+
+def _nul_locations(value: Any, loc: tuple[str | int, ...]) -> list[tuple[str | int, ...]]:
+    if isinstance(value, str):
+        return [loc] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = [(*loc, k) for k in value if "\x00" in k]
+        for key, item in value.items():
+            found += _nul_locations(item, (*loc, key))
+        return found
+    if isinstance(value, list):
+        return [f for i, item in enumerate(value) for f in _nul_locations(item, (*loc, i))]
+    return []
+
+
+def _nul_error(loc: tuple[str | int, ...]) -> dict[str, Any]:
+    return {"loc": loc, "msg": _NUL_MESSAGE, "type": "string_nul"}

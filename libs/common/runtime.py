@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -20,7 +20,7 @@ from libs.common.bus import EventBus, InProcessBus, describe
 from libs.common.clock import Clock
 from libs.common.consumer import Consumer, ConsumerRunner
 from libs.common.db import create_engine, create_sessionmaker
-from libs.common.http import BodyLimitMiddleware, RequestContextMiddleware
+from libs.common.http import BodyLimitMiddleware, RequestContextMiddleware, refuse_nul
 from libs.common.jurisdictions import Registry
 from libs.common.kafka import KafkaBus
 from libs.common.mode import fix_mode
@@ -159,6 +159,7 @@ def build_app(runtime: Runtime, services: Sequence[Service], *, title: str) -> F
         title=title,
         version="1.0.0",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul)],
         description="Labor-relations risk monitoring and early warning (劳动关系领域风险监测预警).",
     )
     app.state.runtime = runtime
