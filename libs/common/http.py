@@ -102,7 +102,8 @@ class BodyLimitMiddleware:
 
 
 class RequestContextMiddleware:
-    """Give each request an id (X-Request-ID, kept if the caller sent one) and measure it."""
+    """Give each request an id (X-Request-ID, kept if the caller sent one), measure it, add the
+    security headers, and answer what nothing else caught with a 500 logged under its id."""
 
     def __init__(self, app: ASGIApp, *, service: str) -> None:
         self.app = app
@@ -112,21 +113,28 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = _header(scope, b"x-request-id") or uuid.uuid4().hex
-        token = request_id.set(rid[:64])
+        rid = (_header(scope, b"x-request-id") or uuid.uuid4().hex)[:64]
+        token = request_id.set(rid)
         status = 500
+        started = False
         start = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid[:64].encode())]
+                status, started = message["status"], True
+                message["headers"] = _with_headers(scope, message, rid)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Logged here, where the request id is still known (the framework's last handler
+            # runs outside this middleware); tracebacks are scrubbed by the log formatter.
+            log.exception("unhandled error", extra={"path": scope["path"]})
+            if started:
+                raise
+            await _answer_500(scope, send_with_id)
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
@@ -134,6 +142,54 @@ class RequestContextMiddleware:
             HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status)).inc()
             HTTP_LATENCY.labels(self.service, scope["method"], path).observe(elapsed)
             request_id.reset(token)
+
+
+# Sent with every response: no sniffing, no framing, no Referer (an acknowledgement link's
+# token is in its path).
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+]
+# Paths whose responses may hold personal data: never kept by a browser or a proxy.
+_PRIVATE_PATHS = ("/v1/", "/ack/")
+
+
+def _with_headers(scope: Scope, message: Message, rid: str) -> list[tuple[bytes, bytes]]:
+    headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
+    names = {name.lower() for name, _ in headers}
+    headers += [(n, v) for n, v in _SECURITY_HEADERS if n not in names]
+    headers.append((b"x-request-id", rid.encode()))
+    if b"cache-control" not in names and scope["path"].startswith(_PRIVATE_PATHS):
+        headers.append((b"cache-control", b"no-store"))
+    if message["status"] == 500 and b"connection" not in names:
+        # Whatever went wrong may have left the connection in doubt: the client starts afresh.
+        headers.append((b"connection", b"close"))
+    return headers
+
+
+async def _answer_500(scope: Scope, send: Send) -> None:
+    body = orjson.dumps(
+        {
+            "type": TYPE_BASE + "internal-server-error",
+            "title": "Internal Server Error",
+            "status": 500,
+            "detail": "an unexpected error occurred; it has been logged",
+            "instance": scope["path"],
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

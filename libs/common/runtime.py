@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from libs.common.auth import KeyCache
+from libs.common.auth import FailureLimit, KeyCache
 from libs.common.bus import EventBus, InProcessBus, describe
 from libs.common.clock import Clock
 from libs.common.consumer import Consumer, ConsumerRunner
@@ -50,6 +50,7 @@ class Runtime:
     cipher: Cipher
     clock: Clock
     keys: KeyCache
+    auth_failures: FailureLimit
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -70,6 +71,7 @@ class Runtime:
             cipher=Cipher(settings.effective_secret_key),
             clock=Clock(settings.time_scale),
             keys=KeyCache(settings.api_key_cache_seconds),
+            auth_failures=FailureLimit(settings.auth_failures_per_minute),
         )
 
     def outbox(self, producer: str) -> Outbox:

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
+    # Failed authentications a client may make in a minute before it is answered 429.
+    auth_failures_per_minute: int = Field(default=30, ge=1)
+    # Outbound targets (body channels, subscriptions) on loopback, link-local or unspecified
+    # addresses are refused unless this is true (a test or a one-machine demonstration).
+    allow_local_targets: bool = False
     # Reporters' and callers' personal data is erased this long after the incident closed.
     personal_data_retention_days: float = Field(default=365, ge=0)
 

@@ -224,7 +224,11 @@ class Grading:
             for e in entries
         ]
         return IncidentDetail(
-            **out.model_dump(), timeline=timeline, timeline_intact=verify_chain(entries)
+            **out.model_dump(),
+            timeline=timeline,
+            timeline_intact=verify_chain(
+                entries, head=incident.timeline_head, count=incident.timeline_entries
+            ),
         )
 
     async def page(
