@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 from types import TracebackType
+from typing import TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -24,7 +25,7 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tupl
 
 def scrub(text: str) -> str:
     """Mask personal data and link tokens in a text bound for the logs."""
-    return _ACK_TOKEN.sub(r"\1…", redact(text))
+    return _ACK_TOKEN.sub(r"\1***", redact(text))
 
 
 class _Context(logging.Filter):
@@ -50,9 +51,9 @@ class _ScrubbedText(logging.Formatter):
         return scrub(super().formatException(ei))
 
 
-def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
-    """Send the root logger's records to stderr, as JSON lines unless told otherwise."""
-    handler = logging.StreamHandler(sys.stderr)
+def log_handler(*, json: bool = True, stream: TextIO | None = None) -> logging.Handler:
+    """The handler every process logs through: JSON lines (or text), scrubbed, with ids."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     if json:
         handler.setFormatter(
             _ScrubbedJson(
@@ -65,8 +66,13 @@ def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
             _ScrubbedText("%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s")
         )
     handler.addFilter(_Context())
+    return handler
+
+
+def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
+    """Send the root logger's records to stderr, as JSON lines unless told otherwise."""
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [log_handler(json=json)]
     root.setLevel(level.upper())
     for noisy in ("aiokafka", "kafka"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
