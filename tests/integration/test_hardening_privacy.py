@@ -162,7 +162,7 @@ async def _insert_and_read(url: str, row: dict[str, object] | None) -> dict[str,
     try:
         async with engine.begin() as conn:
             if row is not None:
-                await conn.execute(insert(Report.__table__), [row])
+                await conn.execute(insert(Report), [row])
             found = await conn.execute(
                 text("SELECT summary, demands, location FROM intake_reports")
             )
