@@ -39,7 +39,7 @@ def build_notifier(runtime: Runtime, *, http: httpx.AsyncClient) -> Notifier:
             starttls=settings.smtp_starttls,
         )
     senders: dict[str, Sender] = {
-        "webhook": WebhookSender(http),
+        "webhook": WebhookSender(http, allow_local=settings.allow_local_targets),
         "email": EmailSender(smtp),
         "sms": LoggingSmsGateway(),
     }
@@ -61,6 +61,7 @@ def build_notifier(runtime: Runtime, *, http: httpx.AsyncClient) -> Notifier:
         reminder_fractions=settings.reminder_fractions,
         max_attempts=settings.delivery_max_attempts,
         backoff_seconds=settings.delivery_backoff_seconds,
+        allow_local_targets=settings.allow_local_targets,
     )
 
 

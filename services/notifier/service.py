@@ -43,6 +43,8 @@ class Notifier:
     reminder_fractions: Sequence[float] = (0.5, 0.9)
     max_attempts: int = 8
     backoff_seconds: float = 2.0
+    # Webhook targets on loopback or link-local addresses allowed (LABORWATCH_ALLOW_LOCAL_TARGETS)
+    allow_local_targets: bool = False
     store: NotificationStore = field(default_factory=NotificationStore)
 
     @property
