@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -157,7 +158,9 @@ def build_app(runtime: Runtime, services: Sequence[Service], *, title: str) -> F
             await _shutdown(runtime, services, runners, tasks)
             log.info("stopped")
 
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI's and ReDoc's files served from the package, never from
+    # a CDN: bureau networks are often cut off from the internet (CONTRACT.md, "Offline").
+    app = FastAPIOffline(
         title=title,
         version="1.0.0",
         lifespan=lifespan,
