@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     deadline_poll_seconds: float = Field(default=0.5, gt=0)
     delivery_max_attempts: int = Field(default=8, ge=1)
     delivery_backoff_seconds: float = Field(default=2.0, ge=0)
+    # How long a webhook delivery waits for the receiver's answer before it counts as failed.
+    delivery_timeout_seconds: float = Field(default=10, gt=0, le=60)
     ack_link_ttl_hours: float = Field(default=72, gt=0)
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)

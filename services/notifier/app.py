@@ -67,7 +67,7 @@ def build_notifier(runtime: Runtime, *, http: httpx.AsyncClient) -> Notifier:
 
 def service(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -> Service:
     """Assemble the notifier's parts on the runtime."""
-    client = http or httpx.AsyncClient(timeout=10)
+    client = http or httpx.AsyncClient(timeout=runtime.settings.delivery_timeout_seconds)
     _keep_tokens_out_of_access_logs()
     notifier = build_notifier(runtime, http=client)
     poll = runtime.settings.deadline_poll_seconds
