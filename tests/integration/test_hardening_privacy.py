@@ -28,7 +28,8 @@ from libs.common.db import create_engine
 from libs.common.logs import log_handler
 from libs.common.privacy import Cipher, open_text
 from services.intake.tables import Report
-from tests.conftest import PG_SERVER, SECRET, Running, eventually
+from tests.conftest import PG_SERVER, SECRET, Running, eventually, submit
+from tests.integration.test_notifier_api import changchun_blue, incident_id_of, notifications_of
 from tests.integration.test_reports_api import a_report, outbox_drained, received_events
 
 PHONES = {
@@ -215,3 +216,22 @@ def test_the_migration_seals_existing_free_text_on_postgres(
         _upgrade_seals_the_free_text(url, monkeypatch)
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def test_an_acknowledgement_note_is_masked_where_it_is_shown(embedded: Running) -> None:
+    system = embedded
+    incident_id = await incident_id_of(system, await submit(system, changchun_blue()))
+    (n,) = await notifications_of(system, incident_id)
+    ack = await system.client.post(
+        f"/v1/notifications/{n['id']}/ack",
+        json={"note": "已联系，工人代表电话0431-88886666"},
+        headers=system.auth("responder"),
+    )
+    assert ack.status_code == 200, ack.text
+    assert ack.json()["acknowledgement"]["note"] == "已联系，工人代表电话0431-****6666"
+
+    async def in_timeline() -> list[str]:
+        got = await system.client.get(f"/v1/incidents/{incident_id}", headers=system.auth())
+        return [e["note"] for e in got.json()["timeline"] if e["note"]]
+
+    assert await eventually(in_timeline) == ["已联系，工人代表电话0431-****6666"]
