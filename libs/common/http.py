@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from http import HTTPStatus
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -78,27 +79,39 @@ class BodyLimitMiddleware:
             await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        body = orjson.dumps(
-            {
-                "type": TYPE_BASE + "content-too-large",
-                "title": "Content Too Large",
-                "status": 413,
-                "detail": f"the request body is over the limit of {self.max_bytes} bytes",
-                "instance": scope["path"],
-            }
+        await send_problem(
+            scope,
+            send,
+            413,
+            "content-too-large",
+            f"the request body is over the limit of {self.max_bytes} bytes",
         )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+
+
+async def send_problem(scope: Scope, send: Send, status: int, slug: str, detail: str) -> None:
+    """Answer a problem+json straight over ASGI (from a middleware, outside the app's
+    handlers); the connection is closed after it."""
+    body = orjson.dumps(
+        {
+            "type": TYPE_BASE + slug,
+            "title": HTTPStatus(status).phrase,
+            "status": status,
+            "detail": detail,
+            "instance": scope["path"],
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class RequestContextMiddleware:
@@ -134,7 +147,13 @@ class RequestContextMiddleware:
             log.exception("unhandled error", extra={"path": scope["path"]})
             if started:
                 raise
-            await _answer_500(scope, send_with_id)
+            await send_problem(
+                scope,
+                send_with_id,
+                500,
+                "internal-server-error",
+                "an unexpected error occurred; it has been logged",
+            )
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
@@ -167,29 +186,6 @@ def _with_headers(scope: Scope, message: Message, rid: str) -> list[tuple[bytes,
         # Whatever went wrong may have left the connection in doubt: the client starts afresh.
         headers.append((b"connection", b"close"))
     return headers
-
-
-async def _answer_500(scope: Scope, send: Send) -> None:
-    body = orjson.dumps(
-        {
-            "type": TYPE_BASE + "internal-server-error",
-            "title": "Internal Server Error",
-            "status": 500,
-            "detail": "an unexpected error occurred; it has been logged",
-            "instance": scope["path"],
-        }
-    )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 500,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
