@@ -31,7 +31,6 @@ from tests.integration import test_notifier_api, test_notifier_delivery, test_no
 from tests.integration.test_notifier_api import ZHUSHAN, deliveries, xuanen_report
 from tests.integration.test_notifier_delivery import (
     Receiver,
-    polled,
     receiver,
     responsible,
     set_channels,
@@ -112,13 +111,20 @@ async def test_alertmanager_2370_a_restart_loses_no_notification(
     """Alertmanager #2370: alerts held in memory were lost at a restart. Here a message that
     could not be delivered before the process stopped is delivered by the next one."""
     receiver.answer = lambda n, payload: 503
+    # A second between attempts: the process is stopped between two, not during one (a send
+    # in flight at a stop is retried when its lease ends, a minute later).
     settings = make_settings(
-        database_url=sqlite_url, deadline_poll_seconds=0.05, delivery_backoff_seconds=0.05
+        database_url=sqlite_url, deadline_poll_seconds=0.05, delivery_backoff_seconds=1.0
     )
     async with running(settings) as first:
         await set_channels(first, ZHUSHAN, webhook(receiver))
         n = await responsible(first, xuanen_report(), ZHUSHAN)
-        await eventually(polled(receiver.received))  # tried, refused
+
+        async def refused() -> list[Delivery] | None:
+            rows = await deliveries(first.runtime, n["id"])
+            return rows if rows and rows[0].last_error and rows[0].status == "pending" else None
+
+        await eventually(refused)
     await first.runtime.engine.dispose()
     receiver.answer = lambda n, payload: 200
 
