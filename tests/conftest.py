@@ -170,6 +170,8 @@ def make_settings(**overrides: Any) -> Settings:
         "consumer_max_attempts": 3,
         # Revocation seen at once, whichever process revokes (the cache has its own tests).
         "api_key_cache_seconds": 0,
+        # Tests deliver to receivers on 127.0.0.1; the refusal has tests of its own.
+        "allow_local_targets": True,
     }
     values.update(overrides)
     return Settings(**values)

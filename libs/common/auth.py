@@ -124,6 +124,37 @@ class KeyCache:
         self._entries[key_hash] = (self.clock(), principal)
 
 
+@dataclass
+class FailureLimit:
+    """Failed authentications (unknown or revoked keys) per client address: past `limit` in a
+    minute, the client is answered 429 without a lookup until the oldest failure is a minute
+    old, so a guessing client cannot make every bad key a database query."""
+
+    limit: int
+    window: float = 60.0
+    clock: Callable[[], float] = time.monotonic
+    _failures: dict[str, list[float]] = field(default_factory=dict)
+
+    def retry_after(self, client: str) -> int | None:
+        """Seconds the client must wait before trying a key again, or None."""
+        recent = self._recent(client)
+        if len(recent) < self.limit:
+            return None
+        return max(1, int(recent[0] + self.window - self.clock()) + 1)
+
+    def failed(self, client: str) -> None:
+        """Count a failed authentication of the client."""
+        if len(self._failures) >= 10_000:  # many clients: forget the quiet ones
+            self._failures = {c: f for c, f in self._failures.items() if self._recent(c)}
+        self._recent(client).append(self.clock())
+
+    def _recent(self, client: str) -> list[float]:
+        since = self.clock() - self.window
+        kept = [at for at in self._failures.get(client, ()) if at > since]
+        self._failures[client] = kept
+        return kept
+
+
 class KeyError_(ValueError):
     """A key that cannot be made as asked."""
 
@@ -208,6 +239,14 @@ async def authenticate(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(401, "an API key is required: Authorization: Bearer <key>", headers=challenge)
     runtime = request.app.state.runtime
+    client = request.client.host if request.client else "unknown"
+    wait = runtime.auth_failures.retry_after(client)
+    if wait is not None:
+        raise Problem(
+            429,
+            "too many failed authentications from this client; retry later",
+            headers={"Retry-After": str(wait)},
+        )
     key_hash = hash_key(credentials.credentials)
     registry: Registry = runtime.registry
 
@@ -229,6 +268,7 @@ async def authenticate(
 
     principal: Principal | None = await runtime.keys.resolve(key_hash, load)
     if principal is None:
+        runtime.auth_failures.failed(client)
         raise Problem(401, "the API key is unknown or revoked", headers=challenge)
     return principal
 

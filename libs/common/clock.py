@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import PlainSerializer
+from pydantic import AfterValidator, AwareDatetime, PlainSerializer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -38,3 +38,23 @@ def _shown_in_shanghai(value: dt.datetime) -> str:
 
 # A timestamp as responses show it: stored in UTC, shown in Asia/Shanghai (+08:00).
 LocalTime = Annotated[dt.datetime, PlainSerializer(_shown_in_shanghai, return_type=str)]
+
+
+# A day of margin at each end of the calendar: a time near year 1 or 9999 converted to UTC, or
+# shown in another zone, would overflow (a 500 where the caller deserves a 422).
+_EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
+_LATEST = dt.datetime.max.replace(tzinfo=dt.UTC) - dt.timedelta(days=1)
+
+
+def _within_calendar(value: dt.datetime) -> dt.datetime:
+    try:
+        utc = value.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise ValueError("is outside the calendar once converted to UTC") from exc
+    if not _EARLIEST <= utc <= _LATEST:
+        raise ValueError("is too close to the edge of the calendar (years 1 and 9999)")
+    return value
+
+
+# A timestamp a client sends: with a zone, and convertible to UTC and back (every input time).
+Instant = Annotated[AwareDatetime, AfterValidator(_within_calendar)]

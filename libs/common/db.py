@@ -65,7 +65,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database))
         # One connection, shared in turn: SQLite has one writer anyway, and many connections
         # would only spin on its lock. Transactions queue for the connection instead.
         engine = create_async_engine(
@@ -74,6 +74,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             pool_size=1,
             max_overflow=0,
             pool_timeout=60,
+            hide_parameters=True,
             **_JSON_CODEC,
         )
         _serialise_sqlite_writes(engine)
@@ -81,12 +82,25 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     # No pre-ping: it costs two round trips per checkout. A connection the server dropped fails
     # its first statement instead; SQLAlchemy then invalidates the pool, the request answers
     # 503 (or the consumer waits), and the next checkout connects afresh.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, **_JSON_CODEC)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True, **_JSON_CODEC
+    )
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner alone (0600) before SQLite opens it; its
+    journal and WAL files take the same mode. It holds personal data, sealed or not."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
 
 
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
+
+# Every engine is made with `hide_parameters=True`: a failing statement's message (and so any
+# traceback logged) names the SQL, never the bound values, which hold personal data.
 
 # JSON columns (regions, figures, timeline details, escalation chains …) through orjson: the
 # standard library's codec showed in the profiles of the busiest loops.

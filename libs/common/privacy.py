@@ -6,6 +6,7 @@ import base64
 import os
 import re
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -57,12 +58,31 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 1)
 
 
-# Mainland mobile numbers (11 digits from 1[3-9]) and 18-character identity numbers.
-_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# Mainland mobile numbers (11 digits from 1[3-9], perhaps after +86 and in groups: `+86 135 9999
+# 0002`), landlines with their area code (`0431-88886666`) and 18-character identity numbers.
+_MOBILE = re.compile(r"(?<![\d*])(1[3-9]\d)([ -]?)\d{4}([ -]?)(\d{4})(?!\d)")
+_LANDLINE = re.compile(r"(?<![\d*])(0\d{2,3})([ -]?)\d{3,4}(\d{4})(?!\d)")
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])")
 
 
 def redact(text: str) -> str:
     """Mask phone and identity numbers anywhere in free text (log lines, summaries)."""
     text = _ID_CARD.sub(lambda m: m.group(1) + "********" + m.group(2), text)
-    return _PHONE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+    text = _MOBILE.sub(lambda m: m.group(1) + m.group(2) + "****" + m.group(3) + m.group(4), text)
+    return _LANDLINE.sub(lambda m: m.group(1) + m.group(2) + "****" + m.group(3), text)
+
+
+def seal_text(cipher: Cipher, text: str | None, *, context: str) -> str | None:
+    """Free text that may hold personal data, encrypted for storage (None stays None)."""
+    return None if text is None else cipher.encrypt(text, context=context)
+
+
+def open_text(cipher: Cipher, stored: str | None, *, context: str) -> str | None:
+    """Free text as `seal_text` stored it; a value that is not sealed (written before sealing,
+    by an older version) is returned as it is."""
+    if stored is None or not stored.startswith(_VERSION + ":"):
+        return stored
+    try:
+        return cipher.decrypt(stored, context=context)
+    except (ValueError, InvalidTag):
+        return stored

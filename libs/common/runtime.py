@@ -9,18 +9,19 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequenc
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from libs.common.auth import KeyCache
+from libs.common.auth import FailureLimit, KeyCache
 from libs.common.bus import EventBus, InProcessBus, describe
 from libs.common.clock import Clock
 from libs.common.consumer import Consumer, ConsumerRunner
 from libs.common.db import create_engine, create_sessionmaker
-from libs.common.http import BodyLimitMiddleware, RequestContextMiddleware
+from libs.common.http import BodyLimitMiddleware, RequestContextMiddleware, refuse_nul
 from libs.common.jurisdictions import Registry
 from libs.common.kafka import KafkaBus
 from libs.common.mode import fix_mode
@@ -50,6 +51,7 @@ class Runtime:
     cipher: Cipher
     clock: Clock
     keys: KeyCache
+    auth_failures: FailureLimit
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -70,6 +72,7 @@ class Runtime:
             cipher=Cipher(settings.effective_secret_key),
             clock=Clock(settings.time_scale),
             keys=KeyCache(settings.api_key_cache_seconds),
+            auth_failures=FailureLimit(settings.auth_failures_per_minute),
         )
 
     def outbox(self, producer: str) -> Outbox:
@@ -157,10 +160,13 @@ def build_app(runtime: Runtime, services: Sequence[Service], *, title: str) -> F
             await _shutdown(runtime, services, runners, tasks)
             log.info("stopped")
 
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI's and ReDoc's files served from the package, never from
+    # a CDN: bureau networks are often cut off from the internet (CONTRACT.md, "Offline").
+    app = FastAPIOffline(
         title=title,
         version="1.0.0",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul)],
         description="Labor-relations risk monitoring and early warning (劳动关系领域风险监测预警).",
     )
     app.state.runtime = runtime

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     deadline_poll_seconds: float = Field(default=0.5, gt=0)
     delivery_max_attempts: int = Field(default=8, ge=1)
     delivery_backoff_seconds: float = Field(default=2.0, ge=0)
+    # How long a webhook delivery waits for the receiver's answer before it counts as failed.
+    delivery_timeout_seconds: float = Field(default=10, gt=0, le=60)
     ack_link_ttl_hours: float = Field(default=72, gt=0)
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
@@ -55,6 +57,11 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
+    # Failed authentications a client may make in a minute before it is answered 429.
+    auth_failures_per_minute: int = Field(default=30, ge=1)
+    # Outbound targets (body channels, subscriptions) on loopback, link-local or unspecified
+    # addresses are refused unless this is true (a test or a one-machine demonstration).
+    allow_local_targets: bool = False
     # Reporters' and callers' personal data is erased this long after the incident closed.
     personal_data_retention_days: float = Field(default=365, ge=0)
 

@@ -30,12 +30,26 @@ def seal(entry: Mapping[str, Any]) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def verify_chain(entries: Sequence[Any]) -> bool:
-    """Say whether a timeline is whole: every entry sealed, each to the one before."""
+def verify_chain(
+    entries: Sequence[Any], *, head: str | None = None, count: int | None = None
+) -> bool:
+    """Say whether a timeline is whole: every entry sealed, each to the one before, and (given
+    the incident's anchor) the newest one its `head`, `count` entries in all."""
+    return chain_fault(entries, head=head, count=count) is None
+
+
+def chain_fault(
+    entries: Sequence[Any], *, head: str | None = None, count: int | None = None
+) -> str | None:
+    """What is wrong with a timeline, in a few words; None if it is whole."""
     prev = GENESIS
-    for entry in entries:
+    for position, entry in enumerate(entries, 1):
         columns = {name: getattr(entry, name) for name in SEALED}
-        if entry.prev_hash != prev or seal(columns) != entry.hash:
-            return False
+        if entry.prev_hash != prev:
+            return f"entry {position} (id {entry.id}) does not follow the entry before it"
+        if seal(columns) != entry.hash:
+            return f"entry {position} (id {entry.id}) was changed after it was written"
         prev = entry.hash
-    return True
+    if count is not None and (len(entries) != count or (head or GENESIS) != prev):
+        return f"{len(entries)} entries where {count} were written: the newest are missing"
+    return None

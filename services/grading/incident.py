@@ -117,6 +117,8 @@ class Incident:
     updated_at: dt.datetime | None = None
     closed_at: dt.datetime | None = None
     drill: bool = False
+    timeline_head: str | None = None  # the anchor of its timeline (services/grading/audit.py)
+    timeline_entries: int = 0
 
     # ------------------------------------------------------------------------ opening
 

@@ -23,6 +23,7 @@ from libs.common.contracts import (
 )
 from libs.common.jurisdictions import Registry
 from libs.common.outbox import Outbox
+from libs.common.privacy import redact
 from libs.common.problems import Problem
 from services.grading.audit import verify_chain
 from services.grading.domain import (
@@ -220,11 +221,17 @@ class Grading:
             entries = await self.store.timeline(session, incident_id)
             out = await self.to_out(session, incident)
         timeline = [
-            TimelineOut(at=e.at, kind=e.kind, actor=e.actor, detail=e.detail, note=e.note)
+            TimelineOut(
+                at=e.at, kind=e.kind, actor=e.actor, detail=e.detail, note=e.note and redact(e.note)
+            )
             for e in entries
         ]
         return IncidentDetail(
-            **out.model_dump(), timeline=timeline, timeline_intact=verify_chain(entries)
+            **out.model_dump(),
+            timeline=timeline,
+            timeline_intact=verify_chain(
+                entries, head=incident.timeline_head, count=incident.timeline_entries
+            ),
         )
 
     async def page(

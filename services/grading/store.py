@@ -260,6 +260,9 @@ class Store:
             }
             entry["hash"] = heads[incident.id] = seal(entry)
             insert_at_commit(session, TimelineEntry, entry)  # append-only, not read back here
+        # The anchor, in the same transaction: a truncated chain no longer reaches it.
+        incident.timeline_head = heads[incident.id]
+        incident.timeline_entries = (incident.timeline_entries or 0) + len(outcome.happened)
 
     async def _read_heads(self, session: AsyncSession, incident_ids: list[str]) -> None:
         """Read the timeline heads of incidents whose head the transaction does not know."""

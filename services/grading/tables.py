@@ -72,6 +72,10 @@ incidents = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("closed_at", UTCDateTime()),
     Column("drill", Boolean, nullable=False),
+    # The timeline's anchor, written with its entries: the newest entry's hash and how many
+    # there are, so that deleting the newest entries shows as well as editing any.
+    Column("timeline_head", String(64)),
+    Column("timeline_entries", Integer, nullable=False, server_default="0"),
     # At most one open incident per key: two processes never open two incidents on one
     # enterprise (the loser's transaction fails, and its event, applied again, joins).
     Index(

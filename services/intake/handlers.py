@@ -60,6 +60,7 @@ class Intake:
             request_hash="" if idempotency_key is None else _request_hash(body),
         )
         event = render.report_received(row, drill=self.drill)
+        row = render.seal_texts(self.cipher, row)
         accepted = await self.store.accept(row, event, identity=identity, now=now)
         if accepted.created:
             REPORTS_ACCEPTED.labels("rest", row["source"]).inc()
@@ -80,6 +81,7 @@ class Intake:
             sealed_extra=render.seal_extra(self.cipher, order.model_extra),
         )
         event = render.report_received(row, drill=self.drill)
+        row = render.seal_texts(self.cipher, row)
         accepted = await self.store.accept_order(row, event, webhook_id=webhook_id, now=now)
         if accepted.created:
             REPORTS_ACCEPTED.labels("webhook", row["source"]).inc()

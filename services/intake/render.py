@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from libs.common.contracts import FIGURE_NAMES, EnterpriseRef, ReportData, ReportReceived
-from libs.common.privacy import Cipher, mask_name, mask_phone, redact
+from libs.common.privacy import Cipher, mask_name, mask_phone, open_text, redact, seal_text
 from services.intake.domain import ReportRow
 from services.intake.schemas import (
     EnterpriseOut,
@@ -21,6 +21,22 @@ from services.intake.schemas import (
 
 SEALED_PERSON = "intake_reports.reporter"  # the cipher's context of `reporter_sealed`
 SEALED_EXTRA = "intake_reports.extra"  # … and of a work order's own fields
+# Free text holds callers' phones and identity numbers as often as not: sealed like the reporter
+# (the context of each is `intake_reports.<column>`).
+SEALED_TEXTS = ("summary", "demands", "location")
+
+
+def seal_texts(cipher: Cipher, row: dict[str, Any]) -> dict[str, Any]:
+    """The row as stored: its free text sealed."""
+    return row | {
+        name: seal_text(cipher, row[name], context=f"intake_reports.{name}")
+        for name in SEALED_TEXTS
+    }
+
+
+def _opened(cipher: Cipher, row: ReportRow, name: str) -> str | None:
+    text = open_text(cipher, row[name], context=f"intake_reports.{name}")
+    return redact(text) if text else text
 
 
 def seal_person(cipher: Cipher, name: str | None, phone: str | None) -> str | None:
@@ -56,7 +72,7 @@ def report_out(row: ReportRow, cipher: Cipher) -> ReportOut:
             name=mask_name(person["name"]) if person.get("name") else None,
             phone=mask_phone(person["phone"]) if person.get("phone") else None,
         )
-    return ReportOut(**_fields(row), reporter=reporter)
+    return ReportOut(**_fields(row, cipher), reporter=reporter)
 
 
 def revealed_report(row: ReportRow, cipher: Cipher) -> RevealedReport:
@@ -65,10 +81,10 @@ def revealed_report(row: ReportRow, cipher: Cipher) -> RevealedReport:
     reporter = None
     if person is not None:
         reporter = PersonInClear(name=person.get("name"), phone=person.get("phone"))
-    return RevealedReport(**_fields(row), reporter=reporter)
+    return RevealedReport(**_fields(row, cipher), reporter=reporter)
 
 
-def _fields(row: ReportRow) -> dict[str, Any]:
+def _fields(row: ReportRow, cipher: Cipher) -> dict[str, Any]:
     """Every field of a response but the reporter."""
     return {
         "id": row["id"],
@@ -88,9 +104,7 @@ def _fields(row: ReportRow) -> dict[str, Any]:
         "category": row["category"],
         "category_text": row["category_text"],
         **_figures(row),
-        "summary": _redacted(row["summary"]),
-        "demands": _redacted(row["demands"]),
-        "location": _redacted(row["location"]),
+        **{name: _opened(cipher, row, name) for name in SEALED_TEXTS},
         "incident_id": row["incident_id"],
         "level": row["level"],
         "level_label": row["level_label"],

@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -15,7 +14,7 @@ from pydantic import (
     field_validator,
 )
 
-from libs.common.clock import LocalTime
+from libs.common.clock import Instant, LocalTime
 from libs.common.enterprise import is_valid_credit_code
 from services.intake.categories import Category
 
@@ -131,7 +130,7 @@ class ReportIn(BaseModel):
     source_ref: Id | None = Field(default=None, description="the sender's own id")
     jurisdiction: Id
     region: Id
-    occurred_at: AwareDatetime = Field(description="with a time zone, e.g. +08:00")
+    occurred_at: Instant = Field(description="with a time zone, e.g. +08:00")
     enterprise: Enterprise
     category: Category
     workers_involved: Count = 0
@@ -151,13 +150,18 @@ class ReportIn(BaseModel):
     reporter: Person | None = None
 
 
+# What a caller gave as a phone, as the platform passes it on ("匿名", "", an extension): the
+# work order is kept whatever it says; it is sealed with the name and masked on output.
+CallerPhone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NoNul]
+
+
 class HotlineCaller(BaseModel):
     """The caller of a hotline work order."""
 
     model_config = ConfigDict(extra="ignore")
 
     name: Text100 | None = None
-    phone: Phone | None = None
+    phone: CallerPhone | None = None
 
 
 class HotlineOrder(BaseModel):
@@ -188,7 +192,7 @@ class HotlineOrder(BaseModel):
 
     order_no: Id
     hotline: Literal["12345", "12333"]
-    received_at: AwareDatetime
+    received_at: Instant
     jurisdiction: Id
     area: Id
     caller: HotlineCaller | None = None

@@ -39,7 +39,7 @@ def build_notifier(runtime: Runtime, *, http: httpx.AsyncClient) -> Notifier:
             starttls=settings.smtp_starttls,
         )
     senders: dict[str, Sender] = {
-        "webhook": WebhookSender(http),
+        "webhook": WebhookSender(http, allow_local=settings.allow_local_targets),
         "email": EmailSender(smtp),
         "sms": LoggingSmsGateway(),
     }
@@ -61,12 +61,13 @@ def build_notifier(runtime: Runtime, *, http: httpx.AsyncClient) -> Notifier:
         reminder_fractions=settings.reminder_fractions,
         max_attempts=settings.delivery_max_attempts,
         backoff_seconds=settings.delivery_backoff_seconds,
+        allow_local_targets=settings.allow_local_targets,
     )
 
 
 def service(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -> Service:
     """Assemble the notifier's parts on the runtime."""
-    client = http or httpx.AsyncClient(timeout=10)
+    client = http or httpx.AsyncClient(timeout=runtime.settings.delivery_timeout_seconds)
     _keep_tokens_out_of_access_logs()
     notifier = build_notifier(runtime, http=client)
     poll = runtime.settings.deadline_poll_seconds

@@ -17,6 +17,7 @@ from standardwebhooks.webhooks import Webhook
 
 from libs.common.clock import SHANGHAI
 from libs.common.privacy import mask_phone
+from libs.common.targets import resolved_problem, webhook_secret_problem
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,15 @@ class Sender(Protocol):
 class WebhookSender:
     """POST the payload as JSON, signed per Standard Webhooks with the body's secret."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, *, allow_local: bool = False) -> None:
         self._client = client
+        self._allow_local = allow_local
 
     async def send(self, target: Target, message: Message) -> None:
-        """Deliver; any answer but 2xx is a failure."""
+        """Deliver; any answer but 2xx is a failure (a redirect included: not followed)."""
+        problem = await resolved_problem(target.address, allow_local=self._allow_local)
+        if problem is not None:
+            raise DeliveryError(f"webhook target refused: it {problem}")
         body = orjson.dumps(message.payload).decode()
         now = dt.datetime.now(dt.UTC)
         headers = {
@@ -74,11 +79,15 @@ class WebhookSender:
             "webhook-timestamp": str(int(now.timestamp())),
         }
         if target.secret:
+            if bad := webhook_secret_problem(target.secret):  # saved before channels were checked
+                raise DeliveryError(f"the channel's secret is unusable: it {bad}")
             headers["webhook-signature"] = Webhook(target.secret).sign(
                 message.message_id, now, body
             )
         try:
-            response = await self._client.post(target.address, content=body, headers=headers)
+            response = await self._client.post(
+                target.address, content=body, headers=headers, follow_redirects=False
+            )
         except httpx.HTTPError as exc:
             raise DeliveryError(f"webhook unreachable: {type(exc).__name__}") from exc
         if not response.is_success:

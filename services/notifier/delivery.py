@@ -39,7 +39,12 @@ async def deliver_due(notifier: Notifier, *, limit: int = 50) -> int:
             delivery.next_attempt_at = lease
             delivery.attempts += 1
     for delivery in claimed:
-        await deliver(notifier, delivery.id)
+        try:
+            await deliver(notifier, delivery.id)
+        except Exception as exc:  # whatever it is, it stops no other delivery
+            log.exception("delivery failed unexpectedly", extra={"delivery_id": delivery.id})
+            DELIVERY_FAILURES.labels(delivery.channel).inc()
+            await failed(notifier, delivery, f"unexpected error: {type(exc).__name__}", now)
     return len(claimed)
 
 

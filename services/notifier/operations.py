@@ -6,13 +6,17 @@ jurisdiction and its incident's regions, and was sent to its body.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.access import Item, ensure_jurisdiction, readable_or_403, scope_of
 from libs.common.auth import Principal, Role
 from libs.common.problems import TYPE_BASE, Problem
+from libs.common.targets import target_problem
 from services.notifier.delivery import SECRET_CONTEXT
 from services.notifier.domain import Kind, NotAcknowledgeable, Notification, Status, Via
 from services.notifier.metrics import ACK_LATENCY
@@ -20,7 +24,7 @@ from services.notifier.ontime import Outcome, on_time
 from services.notifier.schemas import BodyOnTime, ChannelIn
 from services.notifier.service import Notifier
 from services.notifier.store import Filters
-from services.notifier.tables import Channel
+from services.notifier.tables import Channel, Delivery
 from services.notifier.tables import Notification as Row
 
 
@@ -135,14 +139,18 @@ async def counts(notifier: Notifier) -> dict[str, int]:
 async def set_channels(
     notifier: Notifier, body_id: str, channels: Sequence[ChannelIn]
 ) -> list[Channel]:
-    """Replace a body's channels."""
+    """Replace a body's channels; what was waiting to go out over the old ones goes out over
+    the new ones instead."""
     if notifier.registry.body(body_id) is None:
         raise Problem(404, f"no body {body_id}")
+    _refuse_local_targets(notifier, channels)
     now = notifier.clock.now()
     async with notifier.sessionmaker.begin() as session:
-        old = (await session.execute(select(Channel).where(Channel.body_id == body_id))).scalars()
+        old = list(
+            (await session.execute(select(Channel).where(Channel.body_id == body_id))).scalars()
+        )
         for channel in old:
-            channel.enabled = False  # kept, so that queued deliveries are cancelled cleanly
+            channel.enabled = False  # kept, so that the deliveries made over it keep their names
             channel.body_id = f"{body_id}#replaced"
         rows = [
             Channel(
@@ -158,11 +166,61 @@ async def set_channels(
             for c in channels
         ]
         session.add_all(rows)
+        await session.flush()  # the new channels' ids
+        await _redirect_pending(session, [c.id for c in old], [c for c in rows if c.enabled], now)
     return rows
 
 
+def _refuse_local_targets(notifier: Notifier, channels: Sequence[ChannelIn]) -> None:
+    errors = [
+        {"loc": ("body", "channels", i, "target"), "msg": f"a webhook target {problem}"}
+        for i, c in enumerate(channels)
+        if c.type == "webhook"
+        and (problem := target_problem(c.target, allow_local=notifier.allow_local_targets))
+    ]
+    if errors:
+        raise RequestValidationError([e | {"type": "target_refused"} for e in errors])
+
+
+async def _redirect_pending(
+    session: AsyncSession, old: list[int], new: list[Channel], now: dt.datetime
+) -> None:
+    """Move the pending deliveries of replaced channels to the new ones: each message once
+    over each new channel (its link's expiry still counted from when it was first queued)."""
+    if not old:
+        return
+    pending = list(
+        (
+            await session.execute(
+                select(Delivery).where(Delivery.channel_id.in_(old), Delivery.status == "pending")
+            )
+        ).scalars()
+    )
+    messages: dict[tuple[str, str], dt.datetime] = {}
+    for delivery in pending:
+        delivery.status, delivery.last_error = "cancelled", "channel replaced"
+        key = (delivery.notification_id, delivery.purpose)
+        messages[key] = min(messages.get(key, delivery.created_at), delivery.created_at)
+    session.add_all(
+        Delivery(
+            notification_id=notification_id,
+            purpose=purpose,
+            channel=channel.type,
+            channel_id=channel.id,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=created_at,
+        )
+        for (notification_id, purpose), created_at in messages.items()
+        for channel in new
+    )
+
+
 async def channels(notifier: Notifier, body_id: str) -> list[Channel]:
-    """A body's channels."""
+    """A body's channels; 404 for a body there is not."""
+    if notifier.registry.body(body_id) is None:
+        raise Problem(404, f"no body {body_id}")
     async with notifier.sessionmaker() as session:
         query = select(Channel).where(Channel.body_id == body_id).order_by(Channel.id)
         return list((await session.execute(query)).scalars())

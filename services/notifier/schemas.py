@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from libs.common.clock import LocalTime
+from libs.common.targets import target_problem, webhook_secret_problem
 from services.notifier.domain import ClosedReason, Kind, Status, Via
 
 
@@ -123,16 +132,46 @@ class OnTimeStats(BaseModel):
 
 
 class ChannelIn(BaseModel):
-    """One way to reach a body."""
+    """One way to reach a body; checked when saved, so that a bad one is refused here rather
+    than failing every delivery later."""
 
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["webhook", "email", "sms"]
     target: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)
-    ] = Field(description="webhook URL, email address or phone number")
-    secret: str | None = Field(default=None, description="webhook signing secret, whsec_…")
+    ] = Field(description="webhook URL (http/https), email address or mobile number")
+    secret: str | None = Field(
+        default=None, description="webhook signing secret, whsec_ + base64 of 16 bytes or more"
+    )
     enabled: bool = True
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str, info: ValidationInfo) -> str:
+        kind = info.data.get("type")
+        if kind == "webhook" and (problem := target_problem(value, allow_local=True)):
+            raise ValueError(f"a webhook target {problem}")
+        if kind == "email" and not _EMAIL.fullmatch(value):
+            raise ValueError("not an email address (name@example.gov.cn)")
+        if kind == "sms" and not _MOBILE.fullmatch(re.sub(r"[ -]", "", value)):
+            raise ValueError("not a mainland mobile number (e.g. 13800138000)")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if info.data.get("type") != "webhook":
+            raise ValueError("only a webhook channel has a secret")
+        if problem := webhook_secret_problem(value):
+            raise ValueError(problem)
+        return value
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+_MOBILE = re.compile(r"(\+?86)?1[3-9]\d{9}")
 
 
 class ChannelsIn(BaseModel):

@@ -18,7 +18,7 @@ from libs.common.clock import Clock
 from libs.common.contracts import Acknowledgement, NotificationData, NotificationEvent
 from libs.common.jurisdictions import Registry
 from libs.common.outbox import Outbox
-from libs.common.privacy import Cipher
+from libs.common.privacy import Cipher, redact
 from services.notifier.channels import Message, Sender
 from services.notifier.domain import Notification, Purpose, retry_delay
 from services.notifier.links import AckLinks
@@ -43,6 +43,8 @@ class Notifier:
     reminder_fractions: Sequence[float] = (0.5, 0.9)
     max_attempts: int = 8
     backoff_seconds: float = 2.0
+    # Webhook targets on loopback or link-local addresses allowed (LABORWATCH_ALLOW_LOCAL_TARGETS)
+    allow_local_targets: bool = False
     store: NotificationStore = field(default_factory=NotificationStore)
 
     @property
@@ -96,7 +98,10 @@ def acknowledgement_of(n: Notification) -> Acknowledgement | None:
     if n.acknowledged_at is None or n.ack_via is None:
         return None
     return Acknowledgement(
-        at=n.acknowledged_at, by=n.acknowledged_by or "", note=n.ack_note, via=n.ack_via.value
+        at=n.acknowledged_at,
+        by=n.acknowledged_by or "",
+        note=n.ack_note and redact(n.ack_note),
+        via=n.ack_via.value,
     )
 
 

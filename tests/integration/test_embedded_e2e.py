@@ -10,7 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ class Server:
     port: int
     process: subprocess.Popen[bytes] | None = None
     admin_key: str | None = None
+    env: dict[str, str] = field(default_factory=dict)  # more LABORWATCH_ settings
 
     @property
     def url(self) -> str:
@@ -50,6 +51,7 @@ class Server:
             "LABORWATCH_HOTLINE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "LABORWATCH_LOG_JSON": "false",
         }
+        env |= self.env
         with (
             (self.workdir / "stdout.txt").open("a") as out,
             (self.workdir / "server.log").open("a") as log,
