@@ -5,7 +5,7 @@
 hash of its timeline's newest entry and the number of entries, written with them, so that a
 deleted newest entry shows.
 
-Revision ID: 0009_hardening
+Revision ID: 0010_hardening
 Revises: 0008
 Create Date: 2026-12-02 16:00:00
 """
@@ -18,7 +18,7 @@ from alembic import op
 from libs.common.privacy import Cipher, open_text
 from libs.common.settings import Settings
 
-revision: str = "0009_hardening"
+revision: str = "0010_hardening"
 down_revision: str | None = "0009_monitoring"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
