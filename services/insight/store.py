@@ -1,0 +1,214 @@
+"""Insight's store: the read model's writes and the period queries (the speed work lives here).
+
+Each fact (report, incident, …) is one row, upserted from its events; what a report or an
+incident counts for is also added, per day, to `insight_daily`, so that a period's totals sum
+a few rows per day whatever the number of reports. When an event changes what a fact counts
+for (an incident's level rose), the difference is applied to its day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table, and_, case, delete, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.insight import domain
+from services.insight.tables import READ_MODEL, alerts, cases, daily, incidents, notifications
+from services.insight.tables import reports as reports_table
+
+
+def _insert(session: AsyncSession, table: Table) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def _upsert(session: AsyncSession, table: Table, row: Mapping[str, Any]) -> None:
+    statement = _insert(session, table).values(**row)
+    keys = [c.name for c in table.primary_key.columns]
+    changed = {k: statement.excluded[k] for k in row if k not in keys}
+    await session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changed))
+
+
+async def _add_daily(
+    session: AsyncSession, jurisdiction: str, day: dt.date, changes: domain.Contribution
+) -> None:
+    for (measure, key), value in sorted(changes.items()):
+        statement = _insert(session, daily).values(
+            jurisdiction=jurisdiction,
+            day=day,
+            measure=measure,
+            key=key,
+            month=day.strftime("%Y-%m"),
+            value=value,
+        )
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["jurisdiction", "day", "measure", "key"],
+                set_={"value": daily.c.value + statement.excluded.value},
+            )
+        )
+
+
+async def _row(session: AsyncSession, table: Table, id_: str) -> dict[str, Any] | None:
+    found = (await session.execute(select(table).where(table.c.id == id_))).mappings().first()
+    return dict(found) if found else None
+
+
+# ------------------------------------------------------------------------------ the writes
+
+
+async def put_report(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Add a report (once: a report never changes what it counts for)."""
+    if await _row(session, reports_table, row["id"]) is not None:
+        return
+    await session.execute(reports_table.insert().values(**row))
+    await _add_daily(session, row["jurisdiction"], row["day"], domain.report_counts(row))
+
+
+async def put_incident(session: AsyncSession, incident: Any, warning: Any, timezone: str) -> None:
+    """Add or update an incident and move its day's counts by the difference."""
+    old = await _row(session, incidents, incident.id)
+    new = domain.merged_incident(old, incident, warning, timezone)
+    await _upsert(session, incidents, new)
+    before = domain.incident_counts(old) if old else {}
+    changes = domain.difference(before, domain.incident_counts(new))
+    if changes:
+        await _add_daily(session, new["jurisdiction"], new["day"], changes)
+
+
+async def put_notification(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Add or update a notification (an acknowledgement once known stays known)."""
+    old = await _row(session, notifications, row["id"])
+    if old is not None and old["acknowledged_at"] is not None:
+        row = {**row, "acknowledged_at": old["acknowledged_at"], "status": old["status"]}
+    await _upsert(session, notifications, row)
+
+
+async def put_case(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Add or update a case."""
+    await _upsert(session, cases, row)
+
+
+async def put_alert(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Add an alert (once)."""
+    if await _row(session, alerts, row["id"]) is None:
+        await session.execute(alerts.insert().values(**row))
+
+
+async def clear_read_model(session: AsyncSession) -> None:
+    """Empty what events built (reviews and briefings stay)."""
+    for table in READ_MODEL:
+        await session.execute(delete(table))
+
+
+async def incident_jurisdictions(session: AsyncSession, ids: list[str]) -> dict[str, str]:
+    """The jurisdiction of each known incident among `ids`."""
+    rows = await session.execute(
+        select(incidents.c.id, incidents.c.jurisdiction).where(incidents.c.id.in_(ids))
+    )
+    return {r.id: r.jurisdiction for r in rows}
+
+
+# ------------------------------------------------------------------------------- the reads
+
+
+async def daily_sums(
+    session: AsyncSession, jurisdiction: str, start: dt.date, end: dt.date
+) -> list[tuple[str, str, str, Decimal]]:
+    """(month, measure, key, sum) over the days of a range."""
+    rows = await session.execute(
+        select(daily.c.month, daily.c.measure, daily.c.key, func.sum(daily.c.value))
+        .where(daily.c.jurisdiction == jurisdiction, daily.c.day.between(start, end))
+        .group_by(daily.c.month, daily.c.measure, daily.c.key)
+    )
+    return [(r[0], r[1], r[2], Decimal(r[3])) for r in rows]
+
+
+async def notification_counts(
+    session: AsyncSession, jurisdiction: str, start: dt.date, end: dt.date, now: dt.datetime
+) -> dict[str, dict[str, int]]:
+    """Per body: due, on time, late and open, among the responsible notifications due in the
+    range (those closed before their due time owe nothing)."""
+    n = notifications.c
+    acked = n.acknowledged_at.is_not(None)
+    on_time = and_(acked, n.acknowledged_at <= n.due_at)
+    late = or_(and_(acked, n.acknowledged_at > n.due_at), and_(~acked, n.due_at <= now))
+    closed_early = and_(
+        n.status == "closed", ~acked, or_(n.closed_at.is_(None), n.closed_at < n.due_at)
+    )
+    rows = await session.execute(
+        select(
+            n.body_id,
+            func.count(),
+            func.sum(case((on_time, 1), else_=0)),
+            func.sum(case((late, 1), else_=0)),
+        )
+        .where(
+            n.jurisdiction == jurisdiction,
+            n.kind == "responsible",
+            n.due_day.between(start, end),
+            ~closed_early,
+        )
+        .group_by(n.body_id)
+    )
+    return {
+        r[0]: {"due": int(r[1]), "on_time": int(r[2] or 0), "late": int(r[3] or 0)} for r in rows
+    }
+
+
+async def case_counts(
+    session: AsyncSession, jurisdiction: str, start: dt.date, end: dt.date
+) -> tuple[int, int, list[dt.timedelta]]:
+    """Cases opened and closed in the range, and how long each closed one took."""
+    c = cases.c
+    opened = await session.scalar(
+        select(func.count()).where(c.jurisdiction == jurisdiction, c.opened_day.between(start, end))
+    )
+    rows = await session.execute(
+        select(c.opened_at, c.closed_at).where(
+            c.jurisdiction == jurisdiction, c.closed_day.between(start, end)
+        )
+    )
+    durations = [r.closed_at - r.opened_at for r in rows]
+    return int(opened or 0), len(durations), durations
+
+
+async def incident_list(
+    session: AsyncSession, jurisdiction: str, start: dt.date, end: dt.date
+) -> list[dict[str, Any]]:
+    """The period's incidents with a level (highest first), and their cases."""
+    i, c = incidents.c, cases.c
+    rows = await session.execute(
+        select(incidents, c.status.label("case_status"), c.handling_unit, c.responsible_body)
+        .outerjoin(cases, c.incident_id == i.id)
+        .where(i.jurisdiction == jurisdiction, i.day.between(start, end), i.top_rank > 0)
+        .order_by(i.top_rank.desc(), i.opened_at)
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+async def alert_counts(
+    session: AsyncSession, jurisdiction: str, start: dt.date, end: dt.date
+) -> dict[str, Any]:
+    """Monitoring alerts of the range: enterprises alerted, missing returns, by indicator."""
+    a = alerts.c
+    where = (a.jurisdiction == jurisdiction, a.day.between(start, end))
+    rows = await session.execute(
+        select(a.kind, a.indicator, func.count()).where(*where).group_by(a.kind, a.indicator)
+    )
+    enterprises = await session.scalar(
+        select(func.count(func.distinct(a.credit_code))).where(*where)
+    )
+    by_indicator: dict[str, int] = {}
+    missing = 0
+    for kind, indicator, count in rows:
+        if kind == "missing":
+            missing += int(count)
+        else:
+            by_indicator[indicator] = by_indicator.get(indicator, 0) + int(count)
+    return {"enterprises": int(enterprises or 0), "missing": missing, "by_indicator": by_indicator}
