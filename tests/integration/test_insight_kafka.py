@@ -7,7 +7,8 @@ import pytest
 
 from services.insight.rebuild import rebuild
 from tests.conftest import Broker, make_settings, running
-from tests.integration.test_insight_statistics import put_mix, settled, statistics
+from tests.integration.insight_mix import put_mix
+from tests.integration.test_insight_statistics import settled, statistics
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
