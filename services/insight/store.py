@@ -18,7 +18,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.insight import domain
-from services.insight.tables import READ_MODEL, alerts, cases, daily, incidents, notifications
+from services.insight.tables import (
+    READ_MODEL,
+    alerts,
+    briefings,
+    cases,
+    daily,
+    incidents,
+    notifications,
+)
 from services.insight.tables import reports as reports_table
 
 
@@ -212,3 +220,43 @@ async def alert_counts(
         else:
             by_indicator[indicator] = by_indicator.get(indicator, 0) + int(count)
     return {"enterprises": int(enterprises or 0), "missing": missing, "by_indicator": by_indicator}
+
+
+async def monthly_levels(
+    session: AsyncSession, jurisdiction: str, start: dt.date, end: dt.date
+) -> dict[str, dict[str, int]]:
+    """Single incidents per month and highest level: {month: {level or 'none': count}}."""
+    found: dict[str, dict[str, int]] = {}
+    for month, measure, key, value in await daily_sums(session, jurisdiction, start, end):
+        if measure == "incidents.level" and value:
+            found.setdefault(month, {})[key] = int(value)
+    return found
+
+
+async def briefing(session: AsyncSession, jurisdiction: str, period: str) -> dict[str, Any] | None:
+    """A briefing's stored row (its narrative, and once issued its number and documents)."""
+    b = briefings.c
+    found = (
+        (
+            await session.execute(
+                select(briefings).where(b.jurisdiction == jurisdiction, b.period == period)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(found) if found else None
+
+
+async def put_briefing(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Add or update a briefing's row."""
+    await _upsert(session, briefings, row)
+
+
+async def next_number(session: AsyncSession, jurisdiction: str, year: str) -> int:
+    """The next issue number of the jurisdiction's briefings of a year (第N期)."""
+    b = briefings.c
+    latest = await session.scalar(
+        select(func.max(b.number)).where(b.jurisdiction == jurisdiction, b.period.startswith(year))
+    )
+    return int(latest or 0) + 1
