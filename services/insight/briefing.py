@@ -122,8 +122,8 @@ def _headline(now: dict[str, Any], prev: dict[str, Any], year: dict[str, Any]) -
                 _shown(path, a),
                 _shown(path, b),
                 _shown(path, c),
-                "—" if rate and min(a, b) < 0 else domain.change(a, b),
-                "—" if rate and min(a, c) < 0 else domain.change(a, c),
+                "—" if rate and min(a, b) < 0 else domain.change(a, b, points=rate),
+                "—" if rate and min(a, c) < 0 else domain.change(a, c, points=rate),
                 tuple(None if rate and v < 0 else v for v in (a, b, c)),  # type: ignore[arg-type]
             )
         )

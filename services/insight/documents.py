@@ -31,21 +31,36 @@ def _fonts(document: DocumentType) -> None:
     document.styles["Normal"].font.size = Pt(11)
 
 
-def _table(document: DocumentType, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+def _table(
+    document: DocumentType,
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    widths: Sequence[float],
+) -> None:
+    """A table in small type, its columns `widths` centimetres wide."""
     table = document.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
     for cell, text in zip(table.rows[0].cells, header, strict=True):
         cell.text = text
         cell.paragraphs[0].runs[0].bold = True
     for row in rows:
         for cell, value in zip(table.add_row().cells, row, strict=True):
             cell.text = str(value)
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = Cm(width)  # the grid LibreOffice reads; Word reads the cells'
+    for row_ in table.rows:
+        for cell, width in zip(row_.cells, widths, strict=True):
+            cell.width = Cm(width)
+            for paragraph in cell.paragraphs:
+                for run in paragraph.runs:
+                    run.font.size = Pt(9)
     document.add_paragraph()
 
 
 def _chart(document: DocumentType, png: bytes) -> None:
-    document.add_picture(io.BytesIO(png), width=Cm(15))
+    document.add_picture(io.BytesIO(png), width=Cm(13.5))
     document.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
 
 
@@ -77,6 +92,8 @@ def _cover(document: DocumentType, b: Briefing) -> None:
     status.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     title = document.add_heading(b.title, level=0)
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for run in title.runs:
+        run.font.size = Pt(18)
     subtitle = document.add_paragraph(b.subtitle)
     subtitle.alignment = WD_ALIGN_PARAGRAPH.CENTER
     issuer = document.add_paragraph(
@@ -113,6 +130,7 @@ def _overview(document: DocumentType, b: Briefing) -> None:
             (h.name, h.now, h.previous, h.change_previous, h.year_before, h.change_year)
             for h in b.headline
         ],
+        (3.6, 2.0, 2.0, 3.0, 2.0, 3.0),
     )
     _chart(document, charts.levels_by_month(b))
 
@@ -120,11 +138,15 @@ def _overview(document: DocumentType, b: Briefing) -> None:
 def _warnings(document: DocumentType, b: Briefing) -> None:
     _heading(document, "二、预警情况")
     for name, rows in b.breakdowns.items():
-        document.add_heading(f"按{name}", level=2)
-        if rows:
-            _table(document, (name, "数量"), rows)
-        else:
-            document.add_paragraph("本期无。")
+        total = sum(count for _, count in rows)
+        ordered = sorted(rows, key=lambda r: -r[1]) if name != "预警级别" else rows
+        parts = "、".join(
+            f"{label}{count}（{count / total * 100:.1f}%）" for label, count in ordered if count
+        )
+        unit = "条" if name == "信息来源" else "起"
+        paragraph = document.add_paragraph()
+        paragraph.add_run(f"按{name}：").bold = True
+        paragraph.add_run(f"{parts}（单位：{unit}）。" if parts else "本期无。")
     if b.breakdowns["风险类别"]:
         _chart(document, charts.bars("风险事件类别分布", b.breakdowns["风险类别"]))
     if b.breakdowns["所在地区"]:
@@ -148,7 +170,12 @@ def _handling(document: DocumentType, b: Briefing) -> None:
         )
         for i in major
     ]
-    _table(document, ("企业", "地区", "最高预警级别", "事件状态", "处置单位", "案件状态"), rows)
+    _table(
+        document,
+        ("企业", "地区", "最高预警级别", "事件状态", "处置单位", "案件状态"),
+        rows,
+        (5.4, 1.6, 2.4, 1.8, 3.0, 1.8),
+    )
 
 
 def _timeliness(document: DocumentType, b: Briefing) -> None:
@@ -158,7 +185,12 @@ def _timeliness(document: DocumentType, b: Briefing) -> None:
         f"本期应报送{n['due']}件，按时{n['on_time']}件，超时或未报送{n['late']}件，尚未到期{n['open']}件。"
     )
     if b.on_time:
-        _table(document, ("责任单位", "应报送", "按时", "超时", "按时率"), b.on_time)
+        _table(
+            document,
+            ("责任单位", "应报送", "按时", "超时", "按时率"),
+            b.on_time,
+            (6.0, 2.0, 2.0, 2.0, 2.0),
+        )
         _chart(document, charts.on_time(b))
 
 
@@ -172,7 +204,7 @@ def _monitoring(document: DocumentType, b: Briefing) -> None:
         rows = [
             (words.name_of(words.INDICATORS, k), v) for k, v in sorted(m["by_indicator"].items())
         ]
-        _table(document, ("监测指标", "警报数"), rows)
+        _table(document, ("监测指标", "警报数"), rows, (6.0, 3.0))
 
 
 def _reviews(document: DocumentType, b: Briefing) -> None:

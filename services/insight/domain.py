@@ -219,12 +219,16 @@ def chinese_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def change(now: int | float, before: int | float) -> str:
-    """How a figure moved: '增加3（+50.0%）', '减少1（-25.0%）', '持平', or '上期为0'."""
+def change(now: float, before: float, *, points: bool = False) -> str:
+    """How a figure moved: '增25（+18.4%）', '减5（-5.7%）', '持平', '增3（上期为0）'; a rate
+    moves in percentage points: '降12.6个百分点'."""
     if now == before:
         return "持平"
     diff = now - before
-    word = "增加" if diff > 0 else "减少"
+    if points:
+        return f"{'升' if diff > 0 else '降'}{abs(diff):.1f}个百分点"
+    amount = f"{abs(diff):,.2f}".rstrip("0").rstrip(".")
+    word = "增" if diff > 0 else "减"
     if before == 0:
-        return f"{word}{abs(diff):g}（上期为0）"
-    return f"{word}{abs(diff):g}（{diff / before * 100:+.1f}%）"
+        return f"{word}{amount}（上期为0）"
+    return f"{word}{amount}（{diff / before * 100:+.1f}%）"
