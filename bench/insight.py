@@ -79,22 +79,21 @@ def _rows(scale: float, end: dt.date, rng: random.Random) -> dict[str, list[dict
         d = day()
         due = dt.datetime(d.year, d.month, d.day, 6, tzinfo=dt.UTC)
         ack = due + dt.timedelta(hours=rng.uniform(-5, 1))
-        out["notifications"].append(
-            {
-                "id": str(uuid.uuid4()),
-                "jurisdiction": "changchun",
-                "incident_id": "x",
-                "body_id": rng.choice(
-                    ("changchun.leading_group", "changchun.leading_group_office")
-                ),
-                "kind": "responsible",
-                "due_at": due,
-                "due_day": d,
-                "status": "acknowledged",
-                "acknowledged_at": ack,
-                "closed_at": None,
-            }
-        )
+        note: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "jurisdiction": "changchun",
+            "incident_id": "x",
+            "body_id": rng.choice(("changchun.leading_group", "changchun.leading_group_office")),
+            "kind": "responsible",
+            "due_at": due,
+            "due_day": d,
+            "status": "acknowledged",
+            "acknowledged_at": ack,
+            "closed_at": None,
+        }
+        out["notifications"].append(note)
+        for (m, k), v in domain.notification_counts(note).items():
+            sums[(d, m, k)] += v
     for _ in range(int(50_000 * scale)):
         d = day()
         at = dt.datetime(d.year, d.month, d.day, 2, tzinfo=dt.UTC)

@@ -17,6 +17,7 @@ from services.insight import charts, domain, words
 from services.insight.briefing import Briefing
 
 _BODY_FONT, _HEADING_FONT = "宋体", "黑体"
+_MOST = 30  # incidents listed in 处置情况: a leader reads the document in minutes
 
 
 def _fonts(document: DocumentType) -> None:
@@ -159,6 +160,12 @@ def _handling(document: DocumentType, b: Briefing) -> None:
     if not major:
         document.add_paragraph("本期无二级（黄色）及以上预警事件。")
         return
+    if len(major) > _MOST:
+        document.add_paragraph(
+            f"本期二级（黄色）及以上预警事件{len(major)}起，下表列出最严重的{_MOST}起"
+            "（级别从高到低、时间从早到晚），全部事件见同期Excel附表“事件清单”。"
+        )
+        major = major[:_MOST]
     rows = [
         (
             i["enterprise_name"] or "—",

@@ -146,6 +146,21 @@ def incident_counts(row: Mapping[str, Any]) -> Contribution:
     return counts
 
 
+def notification_counts(row: Mapping[str, Any]) -> Contribution:
+    """What a notification adds to the day it falls due: responsible ones only, and none closed
+    before its due time unacknowledged. Whether an unacknowledged one is late or still open
+    depends on the time of asking, so it counts as `unacked` here (see the store)."""
+    due, acknowledged = row["due_at"], row["acknowledged_at"]
+    if row["kind"] != "responsible" or due is None:
+        return {}
+    closed_early = row["closed_at"] is None or row["closed_at"] < due
+    if acknowledged is None and row["status"] == "closed" and closed_early:
+        return {}
+    outcome = "unacked" if acknowledged is None else ("on_time" if acknowledged <= due else "late")
+    body = row["body_id"]
+    return {("notifications.due", body): Decimal(1), (f"notifications.{outcome}", body): Decimal(1)}
+
+
 def difference(before: Contribution, after: Contribution) -> Contribution:
     """What changes when a fact's contribution goes from `before` to `after` (zeros left out)."""
     keys = before.keys() | after.keys()

@@ -62,7 +62,7 @@ class Insight:
         now = self.clock.now()
         async with self.sessionmaker() as session:
             sums = await store.daily_sums(session, jurisdiction, start, end)
-            bodies = await store.notification_counts(session, jurisdiction, start, end, now)
+            pending = await store.open_notifications(session, jurisdiction, start, end, now)
             opened, closed, durations = await store.case_counts(session, jurisdiction, start, end)
         figures: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
         months: dict[str, dict[str, int]] = {
@@ -87,7 +87,7 @@ class Insight:
                 },
             },
             "incidents": _incidents(figures, levels),
-            "notifications": _notifications(bodies),
+            "notifications": _notifications(figures, pending),
             "cases": {
                 "opened": opened,
                 "closed": closed,
@@ -188,7 +188,18 @@ def _incidents(figures: dict[tuple[str, str], Decimal], levels: list[str]) -> di
     }
 
 
-def _notifications(bodies: dict[str, dict[str, int]]) -> dict[str, Any]:
+def _notifications(
+    figures: dict[tuple[str, str], Decimal], pending: dict[str, int]
+) -> dict[str, Any]:
+    """Unacknowledged notifications are late once due, open until then."""
+    bodies: dict[str, dict[str, int]] = {}
+    for body in sorted({k for m, k in figures if m == "notifications.due" and figures[(m, k)]}):
+        unacked = int(figures[("notifications.unacked", body)])
+        bodies[body] = {
+            "due": int(figures[("notifications.due", body)]),
+            "on_time": int(figures[("notifications.on_time", body)]),
+            "late": int(figures[("notifications.late", body)]) + unacked - pending.get(body, 0),
+        }
     due = sum(b["due"] for b in bodies.values())
     on_time = sum(b["on_time"] for b in bodies.values())
     late = sum(b["late"] for b in bodies.values())

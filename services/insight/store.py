@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, and_, case, delete, func, or_, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -90,11 +90,22 @@ async def put_incident(session: AsyncSession, incident: Any, warning: Any, timez
 
 
 async def put_notification(session: AsyncSession, row: dict[str, Any]) -> None:
-    """Add or update a notification (an acknowledgement once known stays known)."""
+    """Add or update a notification (an acknowledgement once known stays known), and move
+    the counts of the day it falls due by the difference."""
     old = await _row(session, notifications, row["id"])
     if old is not None and old["acknowledged_at"] is not None:
         row = {**row, "acknowledged_at": old["acknowledged_at"], "status": old["status"]}
     await _upsert(session, notifications, row)
+    before = domain.notification_counts(old) if old else {}
+    after = domain.notification_counts(row)
+    if old is not None and old["due_day"] != row["due_day"] and before:
+        await _add_daily(
+            session, row["jurisdiction"], old["due_day"], domain.difference(before, {})
+        )
+        before = {}
+    changes = domain.difference(before, after)
+    if changes:
+        await _add_daily(session, row["jurisdiction"], row["due_day"], changes)
 
 
 async def put_case(session: AsyncSession, row: dict[str, Any]) -> None:
@@ -137,36 +148,25 @@ async def daily_sums(
     return [(r[0], r[1], r[2], Decimal(r[3])) for r in rows]
 
 
-async def notification_counts(
+async def open_notifications(
     session: AsyncSession, jurisdiction: str, start: dt.date, end: dt.date, now: dt.datetime
-) -> dict[str, dict[str, int]]:
-    """Per body: due, on time, late and open, among the responsible notifications due in the
-    range (those closed before their due time owe nothing)."""
+) -> dict[str, int]:
+    """Per body, the responsible notifications due in the range that are not acknowledged and
+    not yet due (a few hours' worth: the rest of the figures are in `insight_daily`)."""
     n = notifications.c
-    acked = n.acknowledged_at.is_not(None)
-    on_time = and_(acked, n.acknowledged_at <= n.due_at)
-    late = or_(and_(acked, n.acknowledged_at > n.due_at), and_(~acked, n.due_at <= now))
-    closed_early = and_(
-        n.status == "closed", ~acked, or_(n.closed_at.is_(None), n.closed_at < n.due_at)
-    )
     rows = await session.execute(
-        select(
-            n.body_id,
-            func.count(),
-            func.sum(case((on_time, 1), else_=0)),
-            func.sum(case((late, 1), else_=0)),
-        )
+        select(n.body_id, func.count())
         .where(
             n.jurisdiction == jurisdiction,
-            n.kind == "responsible",
             n.due_day.between(start, end),
-            ~closed_early,
+            n.due_at > now,
+            n.kind == "responsible",
+            n.acknowledged_at.is_(None),
+            n.status != "closed",
         )
         .group_by(n.body_id)
     )
-    return {
-        r[0]: {"due": int(r[1]), "on_time": int(r[2] or 0), "late": int(r[3] or 0)} for r in rows
-    }
+    return {r[0]: int(r[1]) for r in rows}
 
 
 async def case_counts(

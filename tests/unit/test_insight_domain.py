@@ -95,3 +95,23 @@ def test_numbers_as_people_read_them() -> None:
     assert domain.yuan_string(Decimal("12.5")) == "12.50"
     assert domain.median_hours([dt.timedelta(hours=1), dt.timedelta(hours=3)]) == 2.0
     assert domain.rate(0, 0) is None
+
+
+def test_what_a_notification_counts_for() -> None:
+    due = dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
+    hour = dt.timedelta(hours=1)
+    base = {"kind": "responsible", "due_at": due, "acknowledged_at": None, "status": "pending",
+            "closed_at": None, "body_id": "b"}  # fmt: skip
+
+    def counts(**change: object) -> set[str]:
+        return {m for m, _ in domain.notification_counts(base | change)}
+
+    assert counts() == {"notifications.due", "notifications.unacked"}
+    assert counts(acknowledged_at=due) == {"notifications.due", "notifications.on_time"}
+    assert counts(acknowledged_at=due + hour) == {"notifications.due", "notifications.late"}
+    assert counts(kind="copy", due_at=None) == set()
+    assert counts(status="closed", closed_at=due - hour) == set()  # closed before due: owes nothing
+    assert counts(status="closed", closed_at=due + hour) == {
+        "notifications.due",
+        "notifications.unacked",
+    }
