@@ -31,7 +31,7 @@ from libs.common.auth import Role, create_key
 from libs.common.runtime import Runtime
 from libs.common.settings import Settings
 from services.insight import domain
-from services.insight.tables import cases, daily, incidents, notifications, reports
+from services.insight.tables import cases, daily, incidents, monthly, notifications, reports
 
 REGIONS = ("nanguan", "kuancheng", "chaoyang", "erdao", "lvyuan", "shuangyang", "jiutai")
 CATEGORIES = ("wage_arrears", "labor_contract", "layoff", "labor_dispatch", "work_injury")
@@ -124,12 +124,19 @@ def _rows(scale: float, end: dt.date, rng: random.Random) -> dict[str, list[dict
         }
         for (d, m, k), v in sums.items()
     ]
+    months: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    for (d, m, k), v in sums.items():
+        months[(d.strftime("%Y-%m"), m, k)] += v
+    out["monthly"] = [
+        {"jurisdiction": "changchun", "month": month, "measure": m, "key": k, "value": v}
+        for (month, m, k), v in months.items()
+    ]
     return out
 
 
 async def _load(runtime: Runtime, rows: dict[str, list[dict[str, Any]]]) -> None:
     tables = {"reports": reports, "incidents": incidents, "notifications": notifications,
-              "cases": cases, "daily": daily}  # fmt: skip
+              "cases": cases, "daily": daily, "monthly": monthly}  # fmt: skip
     async with runtime.sessionmaker.begin() as session:
         for name, table in tables.items():
             for n in range(0, len(rows[name]), 5000):

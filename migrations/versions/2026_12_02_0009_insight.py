@@ -85,6 +85,17 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
+        "insight_monthly",
+        sa.Column("jurisdiction", sa.String(length=64), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("measure", sa.String(length=32), nullable=False),
+        sa.Column("key", sa.String(length=128), nullable=False),
+        sa.Column("value", sa.Numeric(precision=20, scale=2), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "jurisdiction", "month", "measure", "key", name=op.f("pk_insight_monthly")
+        ),
+    )
+    op.create_table(
         "insight_incidents",
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("jurisdiction", sa.String(length=64), nullable=False),
@@ -179,6 +190,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_insight_incidents_day")
 
     op.drop_table("insight_incidents")
+    op.drop_table("insight_monthly")
     op.drop_table("insight_daily")
     with op.batch_alter_table("insight_cases", schema=None) as batch_op:
         batch_op.drop_index("ix_insight_cases_opened")

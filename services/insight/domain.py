@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+ONE_DAY = dt.timedelta(days=1)
 MAX_SPAN_DAYS = 3653  # ten years, leap days included
 _PERIOD = re.compile(r"^(\d{4})-(?:Q([1-4])|H([12])|(0[1-9]|1[0-2]))$")
 _QUARTERS = "一二三四"
@@ -103,6 +104,13 @@ def months_between(start: dt.date, end: dt.date) -> list[str]:
         months.append(f"{year}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
+
+
+def whole_months(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The first and last day of the whole months inside a range, or None if it holds none."""
+    first = start if start.day == 1 else parse_period(start.strftime("%Y-%m")).end + ONE_DAY
+    last = end if (end + ONE_DAY).day == 1 else end.replace(day=1) - ONE_DAY
+    return (first, last) if first <= last else None
 
 
 def local_day(at: dt.datetime, timezone: str) -> dt.date:

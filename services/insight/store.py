@@ -25,6 +25,7 @@ from services.insight.tables import (
     cases,
     daily,
     incidents,
+    monthly,
     notifications,
 )
 from services.insight.tables import reports as reports_table
@@ -45,7 +46,21 @@ async def _upsert(session: AsyncSession, table: Table, row: Mapping[str, Any]) -
 async def _add_daily(
     session: AsyncSession, jurisdiction: str, day: dt.date, changes: domain.Contribution
 ) -> None:
+    """Move the day's figures, and its month's, by `changes`."""
     for (measure, key), value in sorted(changes.items()):
+        to_month = _insert(session, monthly).values(
+            jurisdiction=jurisdiction,
+            month=day.strftime("%Y-%m"),
+            measure=measure,
+            key=key,
+            value=value,
+        )
+        await session.execute(
+            to_month.on_conflict_do_update(
+                index_elements=["jurisdiction", "month", "measure", "key"],
+                set_={"value": monthly.c.value + to_month.excluded.value},
+            )
+        )
         statement = _insert(session, daily).values(
             jurisdiction=jurisdiction,
             day=day,
@@ -139,7 +154,31 @@ async def incident_jurisdictions(session: AsyncSession, ids: list[str]) -> dict[
 async def daily_sums(
     session: AsyncSession, jurisdiction: str, start: dt.date, end: dt.date
 ) -> list[tuple[str, str, str, Decimal]]:
-    """(month, measure, key, sum) over the days of a range."""
+    """(month, measure, key, sum) over the days of a range: its whole months from
+    `insight_monthly`, the days before and after them from `insight_daily` (a month may come
+    in several rows: add them up)."""
+    whole = domain.whole_months(start, end)
+    if whole is None:
+        return await _sum_days(session, jurisdiction, start, end)
+    first, last = whole
+    m = monthly.c
+    rows = await session.execute(
+        select(m.month, m.measure, m.key, m.value).where(
+            m.jurisdiction == jurisdiction,
+            m.month.between(first.strftime("%Y-%m"), last.strftime("%Y-%m")),
+        )
+    )
+    found = [(r[0], r[1], r[2], Decimal(r[3])) for r in rows]
+    if start < first:
+        found += await _sum_days(session, jurisdiction, start, first - domain.ONE_DAY)
+    if last < end:
+        found += await _sum_days(session, jurisdiction, last + domain.ONE_DAY, end)
+    return found
+
+
+async def _sum_days(
+    session: AsyncSession, jurisdiction: str, start: dt.date, end: dt.date
+) -> list[tuple[str, str, str, Decimal]]:
     rows = await session.execute(
         select(daily.c.month, daily.c.measure, daily.c.key, func.sum(daily.c.value))
         .where(daily.c.jurisdiction == jurisdiction, daily.c.day.between(start, end))

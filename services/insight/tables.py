@@ -123,6 +123,18 @@ daily = Table(
     Column("value", Numeric(20, 2), nullable=False),
 )
 
+# The same figures per month: a range of whole months reads these (a few rows a month), and
+# only its partial months at either end read `insight_daily`.
+monthly = Table(
+    "insight_monthly",
+    metadata,
+    Column("jurisdiction", String(64), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("measure", String(32), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("value", Numeric(20, 2), nullable=False),
+)
+
 reviews = Table(
     "insight_reviews",
     metadata,
@@ -153,4 +165,4 @@ briefings = Table(
     Column("xlsx", LargeBinary),
 )
 
-READ_MODEL = (reports, incidents, notifications, cases, alerts, daily)
+READ_MODEL = (reports, incidents, notifications, cases, alerts, daily, monthly)

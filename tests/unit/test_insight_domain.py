@@ -115,3 +115,20 @@ def test_what_a_notification_counts_for() -> None:
         "notifications.due",
         "notifications.unacked",
     }
+
+
+def test_whole_months_inside_a_range() -> None:
+    day = dt.date
+    assert domain.whole_months(day(2026, 10, 1), day(2026, 12, 31)) == (
+        day(2026, 10, 1),
+        day(2026, 12, 31),
+    )
+    assert domain.whole_months(day(2026, 10, 23), day(2026, 12, 4)) == (
+        day(2026, 11, 1),
+        day(2026, 11, 30),
+    )
+    assert domain.whole_months(day(2026, 11, 2), day(2026, 11, 30)) is None
+    assert domain.whole_months(day(2024, 2, 1), day(2024, 2, 29)) == (
+        day(2024, 2, 1),
+        day(2024, 2, 29),
+    )
