@@ -193,6 +193,8 @@ async def open_notifications(
     """Per body, the responsible notifications due in the range that are not acknowledged and
     not yet due (a few hours' worth: the rest of the figures are in `insight_daily`)."""
     n = notifications.c
+    # Not yet due: due today or later wherever the jurisdiction lies (a day either side of UTC).
+    start = max(start, now.date() - domain.ONE_DAY)
     rows = await session.execute(
         select(n.body_id, func.count())
         .where(
