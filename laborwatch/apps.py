@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from libs.common.runtime import Runtime, Service, build_app
 from services.grading import app as grading
+from services.insight import app as insight
 from services.intake import app as intake
 from services.monitoring import app as monitoring
 from services.notifier import app as notifier
@@ -17,11 +18,12 @@ SERVICES: dict[str, Callable[[Runtime], Service]] = {
     "grading": grading.service,
     "notifier": notifier.service,
     "monitoring": monitoring.service,
+    "insight": insight.service,
 }
 
 
 def all_in_one(runtime: Runtime) -> FastAPI:
-    """Intake, grading and notifier in one process, one app."""
+    """Every service in one process, one app."""
     return build_app(runtime, [make(runtime) for make in SERVICES.values()], title="laborwatch")
 
 

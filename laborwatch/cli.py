@@ -21,6 +21,7 @@ from libs.common.runtime import Runtime
 from libs.common.settings import Settings
 from services.grading.policy import PolicyError
 from services.grading.verify import broken_chains, count_incidents
+from services.insight.rebuild import rebuild
 
 
 def _settings() -> Settings:
@@ -245,3 +246,25 @@ def keys_revoke(key_id: str) -> None:
     if not asyncio.run(go()):
         raise click.ClickException(f"no active key {key_id}")
     click.echo(f"revoked {key_id}")
+
+
+@main.group()
+def insight() -> None:
+    """Insight's read model."""
+
+
+@insight.command("rebuild")
+@click.option("--idle-seconds", default=3.0, show_default=True, help="End after this long idle.")
+def insight_rebuild(idle_seconds: float) -> None:
+    """Rebuild insight's read model by replaying every topic from its start (insight stopped)."""
+    runtime = _runtime(_settings())
+
+    async def go() -> int:
+        await runtime.bus.start()
+        try:
+            return await rebuild(runtime, idle_seconds=idle_seconds)
+        finally:
+            await runtime.bus.stop()
+            await runtime.engine.dispose()
+
+    click.echo(f"insight rebuilt from {asyncio.run(go())} events")

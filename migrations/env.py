@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import services.grading.tables
+import services.insight.tables
 import services.intake.tables
 import services.monitoring.tables
 import services.notifier.tables  # noqa: F401  (each service's tables register on the metadata)

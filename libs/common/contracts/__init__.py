@@ -33,6 +33,7 @@ from libs.common.contracts.notifications import (
     NotificationEvent,
 )
 from libs.common.contracts.reports import ReportData, ReportReceived, ReportRevealed
+from libs.common.contracts.reviews import ReviewHeld
 
 __all__ = [
     "FIGURE_NAMES",
@@ -60,6 +61,7 @@ __all__ = [
     "ReportFigures",
     "ReportReceived",
     "ReportRevealed",
+    "ReviewHeld",
     "WarningData",
     "partition_key",
 ]

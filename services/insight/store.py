@@ -1,0 +1,303 @@
+"""Insight's store: the read model's writes and the period queries (the speed work lives here).
+
+Each fact (report, incident, …) is one row, upserted from its events; what a report or an
+incident counts for is also added, per day, to `insight_daily`, so that a period's totals sum
+a few rows per day whatever the number of reports. When an event changes what a fact counts
+for (an incident's level rose), the difference is applied to its day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.insight import domain
+from services.insight.tables import (
+    READ_MODEL,
+    alerts,
+    briefings,
+    cases,
+    daily,
+    incidents,
+    monthly,
+    notifications,
+)
+from services.insight.tables import reports as reports_table
+
+
+def _insert(session: AsyncSession, table: Table) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def _upsert(session: AsyncSession, table: Table, row: Mapping[str, Any]) -> None:
+    statement = _insert(session, table).values(**row)
+    keys = [c.name for c in table.primary_key.columns]
+    changed = {k: statement.excluded[k] for k in row if k not in keys}
+    await session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changed))
+
+
+async def _add_daily(
+    session: AsyncSession, jurisdiction: str, day: dt.date, changes: domain.Contribution
+) -> None:
+    """Move the day's figures, and its month's, by `changes`."""
+    for (measure, key), value in sorted(changes.items()):
+        to_month = _insert(session, monthly).values(
+            jurisdiction=jurisdiction,
+            month=day.strftime("%Y-%m"),
+            measure=measure,
+            key=key,
+            value=value,
+        )
+        await session.execute(
+            to_month.on_conflict_do_update(
+                index_elements=["jurisdiction", "month", "measure", "key"],
+                set_={"value": monthly.c.value + to_month.excluded.value},
+            )
+        )
+        statement = _insert(session, daily).values(
+            jurisdiction=jurisdiction,
+            day=day,
+            measure=measure,
+            key=key,
+            month=day.strftime("%Y-%m"),
+            value=value,
+        )
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["jurisdiction", "day", "measure", "key"],
+                set_={"value": daily.c.value + statement.excluded.value},
+            )
+        )
+
+
+async def _row(session: AsyncSession, table: Table, id_: str) -> dict[str, Any] | None:
+    found = (await session.execute(select(table).where(table.c.id == id_))).mappings().first()
+    return dict(found) if found else None
+
+
+# ------------------------------------------------------------------------------ the writes
+
+
+async def put_report(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Add a report (once: a report never changes what it counts for)."""
+    if await _row(session, reports_table, row["id"]) is not None:
+        return
+    await session.execute(reports_table.insert().values(**row))
+    await _add_daily(session, row["jurisdiction"], row["day"], domain.report_counts(row))
+
+
+async def put_incident(session: AsyncSession, incident: Any, warning: Any, timezone: str) -> None:
+    """Add or update an incident and move its day's counts by the difference."""
+    old = await _row(session, incidents, incident.id)
+    new = domain.merged_incident(old, incident, warning, timezone)
+    await _upsert(session, incidents, new)
+    before = domain.incident_counts(old) if old else {}
+    changes = domain.difference(before, domain.incident_counts(new))
+    if changes:
+        await _add_daily(session, new["jurisdiction"], new["day"], changes)
+
+
+async def put_notification(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Add or update a notification (an acknowledgement once known stays known), and move
+    the counts of the day it falls due by the difference."""
+    old = await _row(session, notifications, row["id"])
+    if old is not None and old["acknowledged_at"] is not None:
+        row = {**row, "acknowledged_at": old["acknowledged_at"], "status": old["status"]}
+    await _upsert(session, notifications, row)
+    before = domain.notification_counts(old) if old else {}
+    after = domain.notification_counts(row)
+    if old is not None and old["due_day"] != row["due_day"] and before:
+        await _add_daily(
+            session, row["jurisdiction"], old["due_day"], domain.difference(before, {})
+        )
+        before = {}
+    changes = domain.difference(before, after)
+    if changes:
+        await _add_daily(session, row["jurisdiction"], row["due_day"], changes)
+
+
+async def put_case(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Add or update a case."""
+    await _upsert(session, cases, row)
+
+
+async def put_alert(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Add an alert (once)."""
+    if await _row(session, alerts, row["id"]) is None:
+        await session.execute(alerts.insert().values(**row))
+
+
+async def clear_read_model(session: AsyncSession) -> None:
+    """Empty what events built (reviews and briefings stay)."""
+    for table in READ_MODEL:
+        await session.execute(delete(table))
+
+
+async def incident_jurisdictions(session: AsyncSession, ids: list[str]) -> dict[str, str]:
+    """The jurisdiction of each known incident among `ids`."""
+    rows = await session.execute(
+        select(incidents.c.id, incidents.c.jurisdiction).where(incidents.c.id.in_(ids))
+    )
+    return {r.id: r.jurisdiction for r in rows}
+
+
+# ------------------------------------------------------------------------------- the reads
+
+
+async def daily_sums(
+    session: AsyncSession, jurisdiction: str, start: dt.date, end: dt.date
+) -> list[tuple[str, str, str, Decimal]]:
+    """(month, measure, key, sum) over the days of a range: its whole months from
+    `insight_monthly`, the days before and after them from `insight_daily` (a month may come
+    in several rows: add them up)."""
+    whole = domain.whole_months(start, end)
+    if whole is None:
+        return await _sum_days(session, jurisdiction, start, end)
+    first, last = whole
+    m = monthly.c
+    rows = await session.execute(
+        select(m.month, m.measure, m.key, m.value).where(
+            m.jurisdiction == jurisdiction,
+            m.month.between(first.strftime("%Y-%m"), last.strftime("%Y-%m")),
+        )
+    )
+    found = [(r[0], r[1], r[2], Decimal(r[3])) for r in rows]
+    if start < first:
+        found += await _sum_days(session, jurisdiction, start, first - domain.ONE_DAY)
+    if last < end:
+        found += await _sum_days(session, jurisdiction, last + domain.ONE_DAY, end)
+    return found
+
+
+async def _sum_days(
+    session: AsyncSession, jurisdiction: str, start: dt.date, end: dt.date
+) -> list[tuple[str, str, str, Decimal]]:
+    rows = await session.execute(
+        select(daily.c.month, daily.c.measure, daily.c.key, func.sum(daily.c.value))
+        .where(daily.c.jurisdiction == jurisdiction, daily.c.day.between(start, end))
+        .group_by(daily.c.month, daily.c.measure, daily.c.key)
+    )
+    return [(r[0], r[1], r[2], Decimal(r[3])) for r in rows]
+
+
+async def open_notifications(
+    session: AsyncSession, jurisdiction: str, start: dt.date, end: dt.date, now: dt.datetime
+) -> dict[str, int]:
+    """Per body, the responsible notifications due in the range that are not acknowledged and
+    not yet due (a few hours' worth: the rest of the figures are in `insight_daily`)."""
+    n = notifications.c
+    # Not yet due: due today or later wherever the jurisdiction lies (a day either side of UTC).
+    start = max(start, now.date() - domain.ONE_DAY)
+    rows = await session.execute(
+        select(n.body_id, func.count())
+        .where(
+            n.jurisdiction == jurisdiction,
+            n.due_day.between(start, end),
+            n.due_at > now,
+            n.kind == "responsible",
+            n.acknowledged_at.is_(None),
+            n.status != "closed",
+        )
+        .group_by(n.body_id)
+    )
+    return {r[0]: int(r[1]) for r in rows}
+
+
+async def case_counts(
+    session: AsyncSession, jurisdiction: str, start: dt.date, end: dt.date
+) -> tuple[int, int, list[dt.timedelta]]:
+    """Cases opened and closed in the range, and how long each closed one took."""
+    c = cases.c
+    opened = await session.scalar(
+        select(func.count()).where(c.jurisdiction == jurisdiction, c.opened_day.between(start, end))
+    )
+    rows = await session.execute(
+        select(c.opened_at, c.closed_at).where(
+            c.jurisdiction == jurisdiction, c.closed_day.between(start, end)
+        )
+    )
+    durations = [r.closed_at - r.opened_at for r in rows]
+    return int(opened or 0), len(durations), durations
+
+
+async def incident_list(
+    session: AsyncSession, jurisdiction: str, start: dt.date, end: dt.date
+) -> list[dict[str, Any]]:
+    """The period's incidents with a level (highest first), and their cases."""
+    i, c = incidents.c, cases.c
+    rows = await session.execute(
+        select(incidents, c.status.label("case_status"), c.handling_unit, c.responsible_body)
+        .outerjoin(cases, c.incident_id == i.id)
+        .where(i.jurisdiction == jurisdiction, i.day.between(start, end), i.top_rank > 0)
+        .order_by(i.top_rank.desc(), i.opened_at)
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+async def alert_counts(
+    session: AsyncSession, jurisdiction: str, start: dt.date, end: dt.date
+) -> dict[str, Any]:
+    """Monitoring alerts of the range: enterprises alerted, missing returns, by indicator."""
+    a = alerts.c
+    where = (a.jurisdiction == jurisdiction, a.day.between(start, end))
+    rows = await session.execute(
+        select(a.kind, a.indicator, func.count()).where(*where).group_by(a.kind, a.indicator)
+    )
+    enterprises = await session.scalar(
+        select(func.count(func.distinct(a.credit_code))).where(*where)
+    )
+    by_indicator: dict[str, int] = {}
+    missing = 0
+    for kind, indicator, count in rows:
+        if kind == "missing":
+            missing += int(count)
+        else:
+            by_indicator[indicator] = by_indicator.get(indicator, 0) + int(count)
+    return {"enterprises": int(enterprises or 0), "missing": missing, "by_indicator": by_indicator}
+
+
+async def monthly_levels(
+    session: AsyncSession, jurisdiction: str, start: dt.date, end: dt.date
+) -> dict[str, dict[str, int]]:
+    """Single incidents per month and highest level: {month: {level or 'none': count}}."""
+    found: dict[str, dict[str, int]] = {}
+    for month, measure, key, value in await daily_sums(session, jurisdiction, start, end):
+        if measure == "incidents.level" and value:
+            found.setdefault(month, {})[key] = int(value)
+    return found
+
+
+async def briefing(session: AsyncSession, jurisdiction: str, period: str) -> dict[str, Any] | None:
+    """A briefing's stored row (its narrative, and once issued its number and documents)."""
+    b = briefings.c
+    found = (
+        (
+            await session.execute(
+                select(briefings).where(b.jurisdiction == jurisdiction, b.period == period)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(found) if found else None
+
+
+async def put_briefing(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Add or update a briefing's row."""
+    await _upsert(session, briefings, row)
+
+
+async def next_number(session: AsyncSession, jurisdiction: str, year: str) -> int:
+    """The next issue number of the jurisdiction's briefings of a year (第N期)."""
+    b = briefings.c
+    latest = await session.scalar(
+        select(func.max(b.number)).where(b.jurisdiction == jurisdiction, b.period.startswith(year))
+    )
+    return int(latest or 0) + 1
