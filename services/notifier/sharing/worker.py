@@ -44,12 +44,14 @@ class Dispatcher:
         self.sharing = sharing
         self.busy: Counter[str] = Counter()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.in_flight: set[int] = set()
 
     async def turn(self) -> int:
         """Claim and start what is due; return how many were started."""
         claimed = await self.claim()
         for delivery_id, subscription_id in claimed:
             self.busy[subscription_id] += 1
+            self.in_flight.add(delivery_id)
             task = asyncio.create_task(self._run(delivery_id, subscription_id))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
@@ -84,20 +86,40 @@ class Dispatcher:
         return claimed
 
     async def _run(self, delivery_id: int, subscription_id: str) -> None:
+        cancelled = False
         try:
             await deliver(self.sharing, delivery_id)
+        except asyncio.CancelledError:
+            cancelled = True  # stop() hands it back
+            raise
         except Exception:  # the lease runs out and the delivery is tried again
             log.warning("shared delivery crashed", exc_info=True, extra={"id": delivery_id})
         finally:
+            if not cancelled:
+                self.in_flight.discard(delivery_id)
             self.busy[subscription_id] -= 1
             if self.busy[subscription_id] <= 0:
                 del self.busy[subscription_id]
 
     async def stop(self) -> None:
-        """Cancel what is in flight (its lease runs out; it is sent again later)."""
+        """Cancel what is in flight, and hand it back to be sent at once by whoever runs next
+        (after a crash instead, its lease runs out)."""
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if not self.in_flight:
+            return
+        try:
+            async with self.sharing.sessionmaker.begin() as session:
+                await session.execute(
+                    update(SharedDelivery)
+                    .where(
+                        SharedDelivery.id.in_(self.in_flight), SharedDelivery.status == "pending"
+                    )
+                    .values(next_attempt_at=self.sharing.clock.now())
+                )
+        except Exception:
+            log.warning("could not hand back the shared deliveries in flight", exc_info=True)
 
 
 async def deliver(sharing: Sharing, delivery_id: int) -> None:
