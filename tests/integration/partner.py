@@ -4,8 +4,10 @@ that can be stopped and started again on the same database."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -70,8 +72,6 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                import time
-
                 arrived = time.monotonic()
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 headers = {k.lower(): v for k, v in self.headers.items()}
@@ -86,10 +86,8 @@ class Receiver:
                     self.send_header("location", receiver.url("/elsewhere"))
                 self.send_header("content-length", "0")
                 self.send_header("connection", "close")
-                try:
+                with contextlib.suppress(OSError):  # the sender gave up waiting
                     self.end_headers()
-                except OSError:
-                    pass  # the sender gave up waiting
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
