@@ -88,7 +88,7 @@ def red(**overrides: Any) -> dict[str, Any]:
 async def test_each_subscription_gets_only_what_it_asked_for(
     system: Running, partner: Receiver
 ) -> None:
-    subs = {
+    subs: dict[str, dict[str, Any]] = {
         "/all": {},
         "/xuanen": {"jurisdiction": "xuanen"},
         "/red": {"min_level_rank": 3},

@@ -135,7 +135,7 @@ async def test_each_delivery_checks_the_resolved_address_again(partner: Receiver
 
 
 def _is_loopback_name(host: str) -> bool:
-    return any(info[4][0].startswith("127.") for info in socket.getaddrinfo(host, 80))
+    return any(str(info[4][0]).startswith("127.") for info in socket.getaddrinfo(host, 80))
 
 
 async def test_a_redirect_is_not_followed(sqlite_url: str, partner: Receiver) -> None:
