@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     sharing_backoff_max_seconds: float = Field(default=3600.0, ge=0)
     sharing_retry_hours: float = Field(default=24.0, ge=0)
     sharing_per_subscription: int = Field(default=2, ge=1, le=32)
-    sharing_poll_seconds: float = Field(default=0.2, gt=0)
+    sharing_poll_seconds: float = Field(default=0.5, gt=0)
     # How long a rotated subscription secret still signs beside the new one.
     sharing_secret_overlap_hours: float = Field(default=24.0, ge=0)
 

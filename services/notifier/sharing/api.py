@@ -49,6 +49,7 @@ def router(sharing: Sharing) -> APIRouter:
     """Build sharing's router around its parts."""
     api = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
     _subscriptions(api, sharing)
+    _resume(api, sharing)
     _secrets(api, sharing)
     _deliveries(api, sharing)
     return api
@@ -110,6 +111,8 @@ def _subscriptions(api: APIRouter, sharing: Sharing) -> None:
         await operations.remove(sharing, subscription_id)
         return Response(status_code=204)
 
+
+def _resume(api: APIRouter, sharing: Sharing) -> None:
     @api.post(
         "/{subscription_id}/resume",
         response_model=SubscriptionOut,

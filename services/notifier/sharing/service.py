@@ -54,7 +54,7 @@ class Sharing:
     allow_local: bool = False
     retries: Retries = Retries()
     per_subscription: int = 2
-    poll_seconds: float = 0.2
+    poll_seconds: float = 0.5
     overlap: dt.timedelta = dt.timedelta(hours=24)
 
     @classmethod
