@@ -1,16 +1,19 @@
 """The delivery loop of sharing, apart from the bodies' deliveries.
 
-Each turn claims, per subscription, what is due (FOR UPDATE SKIP LOCKED on PostgreSQL) up to
-the calls a subscription may have in flight, leases it, and sends each in a task of its own:
-a receiver that times out holds up only its own subscription's next deliveries. No session is
-held while a call is out. A delivery that fails is tried again with backoff until its retry
-window ends; then it has failed for good, and its subscription is paused (shown as such) until
-an admin resumes it or redelivers.
+Each turn records how the calls since the last turn went, then claims, per subscription,
+what is due (FOR UPDATE SKIP LOCKED on PostgreSQL) up to the calls a subscription may have in
+flight, leases it, and sends each in a task of its own: a receiver that times out holds up only
+its own subscription's next deliveries. A turn is two transactions whatever it sends, and no
+session is held while a call is out, so partners cost the bodies' warnings little database
+time (SQLite has one connection for all). A delivery that fails is tried again with backoff
+until its retry window ends; then it has failed for good, and its subscription is paused
+(shown as such) until an admin resumes it or redelivers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections import Counter
@@ -20,12 +23,26 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.db import claim
-from libs.common.workers import Worker, polling
+from libs.common.workers import Worker
 from services.notifier.sharing.sender import SendError
 from services.notifier.sharing.service import Sharing
 from services.notifier.sharing.tables import SharedDelivery, SharedEvent, Subscription
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed delivery, with all its call needs."""
+
+    delivery_id: int
+    subscription_id: str
+    event_id: str
+    attempts: int
+    give_up_at: dt.datetime
+    url: str
+    secrets: list[str]
+    body: str
 
 
 @dataclass(frozen=True)
@@ -45,71 +62,107 @@ class Dispatcher:
         self.busy: Counter[str] = Counter()
         self.tasks: set[asyncio.Task[None]] = set()
         self.in_flight: set[int] = set()
+        self.done: list[tuple[Job, Outcome]] = []
+        self.wake = asyncio.Event()
 
     async def turn(self) -> int:
-        """Claim and start what is due; return how many were started."""
-        claimed = await self.claim()
-        for delivery_id, subscription_id in claimed:
-            self.busy[subscription_id] += 1
-            self.in_flight.add(delivery_id)
-            task = asyncio.create_task(self._run(delivery_id, subscription_id))
+        """Record what ended, claim and start what is due; return how much was done."""
+        recorded = await self.flush()
+        jobs = await self.claim()
+        for job in jobs:
+            self.busy[job.subscription_id] += 1
+            self.in_flight.add(job.delivery_id)
+            task = asyncio.create_task(self._run(job))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
-        return len(claimed)
+        return recorded + len(jobs)
 
-    async def claim(self) -> list[tuple[int, str]]:
+    async def claim(self) -> list[Job]:
         """Lease what is due, per active subscription, up to its free places."""
         sharing, now = self.sharing, self.sharing.clock.now()
         due = (SharedDelivery.status == "pending", SharedDelivery.next_attempt_at <= now)
-        active = select(Subscription.id).where(Subscription.status == "active")
-        claimed: list[tuple[int, str]] = []
         async with sharing.sessionmaker.begin() as session:
-            subs = await session.scalars(
+            subs = {
+                s.id: s
+                for s in await session.scalars(
+                    select(Subscription).where(Subscription.status == "active")
+                )
+            }
+            waiting = await session.scalars(
                 select(SharedDelivery.subscription_id)
-                .where(*due, SharedDelivery.subscription_id.in_(active))
+                .where(*due, SharedDelivery.subscription_id.in_(list(subs)))
                 .distinct()
             )
-            for sub_id in list(subs):
+            claimed: list[SharedDelivery] = []
+            for sub_id in list(waiting):
                 room = sharing.per_subscription - self.busy[sub_id]
-                if room <= 0:
-                    continue
-                query = (
-                    select(SharedDelivery)
-                    .where(*due, SharedDelivery.subscription_id == sub_id)
-                    .order_by(SharedDelivery.next_attempt_at, SharedDelivery.id)
-                    .limit(room)
+                if room > 0:
+                    claimed += await _lease(
+                        session, sub_id, room, now=now, until=now + sharing.retries.lease
+                    )
+            if not claimed:
+                return []
+            found = await session.execute(
+                select(SharedEvent.event_id, SharedEvent.body).where(
+                    SharedEvent.event_id.in_({d.event_id for d in claimed})
                 )
-                for d in (await session.execute(claim(query, session))).scalars():
-                    d.next_attempt_at = now + sharing.retries.lease
-                    d.attempts += 1
-                    claimed.append((d.id, sub_id))
-        return claimed
+            )
+            bodies: dict[str, str] = {event_id: body for event_id, body in found}
+        return [
+            Job(
+                delivery_id=d.id,
+                subscription_id=d.subscription_id,
+                event_id=d.event_id,
+                attempts=d.attempts,
+                give_up_at=d.give_up_at,
+                url=subs[d.subscription_id].url,
+                secrets=sharing.signing_secrets(subs[d.subscription_id], now=now),
+                body=bodies[d.event_id],
+            )
+            for d in claimed
+        ]
 
-    async def _run(self, delivery_id: int, subscription_id: str) -> None:
-        cancelled = False
+    async def _run(self, job: Job) -> None:
         try:
-            await deliver(self.sharing, delivery_id)
-        except asyncio.CancelledError:
-            cancelled = True  # stop() hands it back
-            raise
-        except Exception:  # the lease runs out and the delivery is tried again
-            log.warning("shared delivery crashed", exc_info=True, extra={"id": delivery_id})
-        finally:
-            if not cancelled:
-                self.in_flight.discard(delivery_id)
-            self.busy[subscription_id] -= 1
-            if self.busy[subscription_id] <= 0:
-                del self.busy[subscription_id]
+            code = await self.sharing.sender.send(
+                job.url, msg_id=job.event_id, body=job.body, secrets=job.secrets
+            )
+            outcome = Outcome(ok=True, status_code=code)
+        except SendError as exc:
+            outcome = Outcome(ok=False, status_code=exc.status_code, error=str(exc))
+        except Exception as exc:  # a bug of ours: retried like a failure
+            log.warning("shared delivery crashed", exc_info=True, extra={"id": job.delivery_id})
+            outcome = Outcome(ok=False, error=f"not sent: {type(exc).__name__}")
+        # Cancelled (at shutdown): no outcome; stop() hands the delivery back.
+        self.done.append((job, outcome))
+        self.busy[job.subscription_id] -= 1
+        if self.busy[job.subscription_id] <= 0:
+            del self.busy[job.subscription_id]
+        self.wake.set()
+
+    async def flush(self) -> int:
+        """Record, in one transaction, how the calls that ended went."""
+        done, self.done = self.done, []
+        if not done:
+            return 0
+        now = self.sharing.clock.now()
+        async with self.sharing.sessionmaker.begin() as session:
+            for job, outcome in done:
+                await record(self.sharing, session, job, outcome, now=now)
+        for job, _ in done:
+            self.in_flight.discard(job.delivery_id)
+        return len(done)
 
     async def stop(self) -> None:
-        """Cancel what is in flight, and hand it back to be sent at once by whoever runs next
-        (after a crash instead, its lease runs out)."""
+        """Cancel what is in flight, record what ended, and hand the rest back to be sent at
+        once by whoever runs next (after a crash instead, its lease runs out)."""
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        if not self.in_flight:
-            return
         try:
+            await self.flush()
+            if not self.in_flight:
+                return
             async with self.sharing.sessionmaker.begin() as session:
                 await session.execute(
                     update(SharedDelivery)
@@ -122,82 +175,82 @@ class Dispatcher:
             log.warning("could not hand back the shared deliveries in flight", exc_info=True)
 
 
-async def deliver(sharing: Sharing, delivery_id: int) -> None:
-    """Send one claimed delivery and record how it went."""
-    async with sharing.sessionmaker() as session:
-        delivery = await session.get(SharedDelivery, delivery_id)
-        if delivery is None:
-            return  # its subscription was deleted
-        sub = await session.get(Subscription, delivery.subscription_id)
-        event = await session.get(SharedEvent, delivery.event_id)
-    if sub is None or event is None:
-        return
-    secrets = sharing.signing_secrets(sub, now=sharing.clock.now())
-    try:
-        code = await sharing.sender.send(
-            sub.url, msg_id=delivery.event_id, body=event.body, secrets=secrets
+async def _lease(
+    session: AsyncSession, subscription_id: str, room: int, *, now: dt.datetime, until: dt.datetime
+) -> list[SharedDelivery]:
+    """Claim a subscription's next due deliveries, as many as it has room for, until `until`."""
+    query = (
+        select(SharedDelivery)
+        .where(
+            SharedDelivery.subscription_id == subscription_id,
+            SharedDelivery.status == "pending",
+            SharedDelivery.next_attempt_at <= now,
         )
-        outcome = Outcome(ok=True, status_code=code)
-    except SendError as exc:
-        outcome = Outcome(ok=False, status_code=exc.status_code, error=str(exc))
-    await record(sharing, delivery_id, outcome)
+        .order_by(SharedDelivery.next_attempt_at, SharedDelivery.id)
+        .limit(room)
+    )
+    found = list((await session.execute(claim(query, session))).scalars())
+    for d in found:
+        d.next_attempt_at = until
+        d.attempts += 1
+    return found
 
 
-async def record(sharing: Sharing, delivery_id: int, outcome: Outcome) -> None:
+async def record(
+    sharing: Sharing, session: AsyncSession, job: Job, outcome: Outcome, *, now: dt.datetime
+) -> None:
     """Record an attempt: delivered, or tried again later, or failed for good (and the
     subscription paused)."""
-    now = sharing.clock.now()
-    async with sharing.sessionmaker.begin() as session:
-        delivery = await session.get(SharedDelivery, delivery_id)
-        if delivery is None:
-            return
-        delivery.last_status_code = outcome.status_code
-        delivery.last_error = outcome.error
-        if outcome.ok:
-            delivery.status, delivery.delivered_at = "delivered", now
-            await session.execute(
-                update(Subscription)
-                .where(Subscription.id == delivery.subscription_id)
-                .values(consecutive_failures=0, last_delivered_at=now)
-            )
-            return
-        await session.execute(
-            update(Subscription)
-            .where(Subscription.id == delivery.subscription_id)
-            .values(consecutive_failures=Subscription.consecutive_failures + 1)
-        )
-        retry_at = sharing.retries.after(delivery.attempts, now=now, give_up_at=delivery.give_up_at)
-        if retry_at is not None:
-            delivery.next_attempt_at = retry_at
-            return
-        delivery.status = "failed"
-        await pause(session, delivery.subscription_id, now=now, why=outcome.error)
-
-
-async def pause(
-    session: AsyncSession, subscription_id: str, *, now: dt.datetime, why: str | None
-) -> None:
-    """Pause a subscription whose delivery failed for good."""
+    of_delivery = update(SharedDelivery).where(
+        SharedDelivery.id == job.delivery_id, SharedDelivery.status == "pending"
+    )
+    of_subscription = update(Subscription).where(Subscription.id == job.subscription_id)
+    last = {"last_status_code": outcome.status_code, "last_error": outcome.error}
+    if outcome.ok:
+        await session.execute(of_delivery.values(status="delivered", delivered_at=now, **last))
+        await session.execute(of_subscription.values(consecutive_failures=0, last_delivered_at=now))
+        return
+    failures = Subscription.consecutive_failures + 1
+    await session.execute(of_subscription.values(consecutive_failures=failures))
+    retry_at = sharing.retries.after(job.attempts, now=now, give_up_at=job.give_up_at)
+    if retry_at is not None:
+        await session.execute(of_delivery.values(next_attempt_at=retry_at, **last))
+        return
+    await session.execute(of_delivery.values(status="failed", **last))
     await session.execute(
-        update(Subscription)
-        .where(Subscription.id == subscription_id, Subscription.status == "active")
-        .values(
+        of_subscription.where(Subscription.status == "active").values(
             status="paused",
             paused_at=now,
-            paused_reason=f"a delivery failed for its whole retry window: {why}",
+            paused_reason=f"a delivery failed for its whole retry window: {outcome.error}",
         )
     )
-    log.warning("subscription paused", extra={"subscription_id": subscription_id, "error": why})
+    log.warning(
+        "subscription paused",
+        extra={"subscription_id": job.subscription_id, "error": outcome.error},
+    )
 
 
-def sharing_deliveries(sharing: Sharing) -> Worker:
-    """The loop that sends shared events; its in-flight calls end with it."""
+def sharing_deliveries(sharing: Sharing, *, batch_seconds: float = 0.05) -> Worker:
+    """The loop that sends shared events: a turn when a call ends (at most every
+    `batch_seconds`, so that the calls of a moment are recorded together) or after the poll;
+    its in-flight calls end with it."""
     dispatcher = Dispatcher(sharing)
-    loop = polling("sharing_deliveries", dispatcher.turn, poll_seconds=sharing.poll_seconds)
 
     async def run() -> None:
         try:
-            await loop()
+            while True:
+                dispatcher.wake.clear()
+                try:
+                    did = await dispatcher.turn()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.warning("sharing deliveries failed; retrying", exc_info=True)
+                    did = 0
+                await asyncio.sleep(batch_seconds)
+                if not did and not dispatcher.wake.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(dispatcher.wake.wait(), sharing.poll_seconds)
         finally:
             await dispatcher.stop()
 
