@@ -9,7 +9,9 @@ resolves elsewhere a moment later cannot slip past. Redirects are not followed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import ipaddress
 import socket
 from collections.abc import Sequence
 
@@ -36,6 +38,11 @@ def sign(secrets: Sequence[str], msg_id: str, at: dt.datetime, body: str) -> str
 
 async def resolve(host: str, port: int, *, allow_local: bool) -> str:
     """The address to connect to; BadTarget if any address of the host is local."""
+    with contextlib.suppress(ValueError):  # an address already: no lookup to make
+        literal = str(ipaddress.ip_address(host))
+        if not allow_local and is_local(literal):
+            raise BadTarget("the host is a loopback, link-local or unspecified address")
+        return literal
     loop = asyncio.get_running_loop()
     try:
         found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)

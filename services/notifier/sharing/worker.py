@@ -146,9 +146,13 @@ class Dispatcher:
         if not done:
             return 0
         now = self.sharing.clock.now()
+        delivered = [(job, o) for job, o in done if o.ok]
         async with self.sharing.sessionmaker.begin() as session:
+            if delivered:
+                await record_delivered(session, delivered, now=now)
             for job, outcome in done:
-                await record(self.sharing, session, job, outcome, now=now)
+                if not outcome.ok:
+                    await record_failed(self.sharing, session, job, outcome, now=now)
         for job, _ in done:
             self.in_flight.discard(job.delivery_id)
         return len(done)
@@ -196,20 +200,37 @@ async def _lease(
     return found
 
 
-async def record(
+async def record_delivered(
+    session: AsyncSession, done: list[tuple[Job, Outcome]], *, now: dt.datetime
+) -> None:
+    """Record deliveries that succeeded: a statement per status code and one for their
+    subscriptions, however many there were."""
+    by_code: dict[int | None, list[int]] = {}
+    for job, outcome in done:
+        by_code.setdefault(outcome.status_code, []).append(job.delivery_id)
+    for code, ids in by_code.items():
+        await session.execute(
+            update(SharedDelivery)
+            .where(SharedDelivery.id.in_(ids), SharedDelivery.status == "pending")
+            .values(status="delivered", delivered_at=now, last_status_code=code, last_error=None)
+        )
+    await session.execute(
+        update(Subscription)
+        .where(Subscription.id.in_({job.subscription_id for job, _ in done}))
+        .values(consecutive_failures=0, last_delivered_at=now)
+    )
+
+
+async def record_failed(
     sharing: Sharing, session: AsyncSession, job: Job, outcome: Outcome, *, now: dt.datetime
 ) -> None:
-    """Record an attempt: delivered, or tried again later, or failed for good (and the
-    subscription paused)."""
+    """Record a failed attempt: tried again later, or failed for good (and the subscription
+    paused)."""
     of_delivery = update(SharedDelivery).where(
         SharedDelivery.id == job.delivery_id, SharedDelivery.status == "pending"
     )
     of_subscription = update(Subscription).where(Subscription.id == job.subscription_id)
     last = {"last_status_code": outcome.status_code, "last_error": outcome.error}
-    if outcome.ok:
-        await session.execute(of_delivery.values(status="delivered", delivered_at=now, **last))
-        await session.execute(of_subscription.values(consecutive_failures=0, last_delivered_at=now))
-        return
     failures = Subscription.consecutive_failures + 1
     await session.execute(of_subscription.values(consecutive_failures=failures))
     retry_at = sharing.retries.after(job.attempts, now=now, give_up_at=job.give_up_at)
