@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -179,22 +180,26 @@ def measure(hooks: str, *, subscriptions: int, rate: float, seconds: float) -> d
 
 
 def main() -> None:
-    """Run without and with subscriptions; print both and the ratio of their p99."""
+    """Run without and with subscriptions, alternately; print each run and the ratio of the
+    median p99s (the machine's other load varies from run to run)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=10, help="reports per second")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--subscriptions", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=1, help="pairs of runs")
     args = parser.parse_args()
+    p99s: dict[int, list[float]] = {0: [], args.subscriptions: []}
     with receiver() as hooks:
-        runs = [
-            measure(hooks, subscriptions=n, rate=args.rate, seconds=args.seconds)
-            for n in (0, args.subscriptions)
-        ]
-    for r in runs:
-        print(r)
-    base, shared = runs[0]["p99_s"], runs[1]["p99_s"]
-    if base and shared:
-        print(f"p99 with {args.subscriptions} subscriptions (one dead): {shared / base:.2f}× without")
+        for _ in range(args.repeat):
+            for n in p99s:
+                run = measure(hooks, subscriptions=n, rate=args.rate, seconds=args.seconds)
+                print(run, flush=True)
+                if run["p99_s"] is not None:
+                    p99s[n].append(run["p99_s"])
+    without, with_ = (statistics.median(v) if v else None for v in p99s.values())
+    if without and with_:
+        ratio = with_ / without
+        print(f"p99 with {args.subscriptions} subscriptions, one dead: {ratio:.2f}x without")
 
 
 if __name__ == "__main__":
