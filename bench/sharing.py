@@ -89,7 +89,12 @@ def laborwatch(port: int) -> Iterator[dict[str, Any]]:
         url = f"http://127.0.0.1:{port}"
         stack_mod.wait_until(lambda: stack_mod.ready(url), "laborwatch up")
         key = next(w for w in (workdir / "stdout.txt").read_text().split() if w.startswith("lw_"))
-        yield {"url": url, "key": key, "sqlite": workdir / "var" / "laborwatch.db"}
+        yield {
+            "url": url,
+            "key": key,
+            "sqlite": workdir / "var" / "laborwatch.db",
+            "pid": process.pid,
+        }
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)

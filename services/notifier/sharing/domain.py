@@ -269,7 +269,11 @@ class BadTarget(ValueError):
 def check_url(url: str) -> tuple[str, int]:
     """The host and port of an `http(s)` URL; BadTarget for any other, or one with an
     address that is local (see `is_local`)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 - parsed lazily: a bad bracketed address fails here
+    except ValueError as exc:
+        raise BadTarget("the URL cannot be read") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadTarget("the URL must be http:// or https:// with a host")
     if parts.username or parts.password:

@@ -278,6 +278,9 @@ def _offset(cursor: str | None) -> int:
     if cursor is None:
         return 0
     try:
-        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
-    except ValueError as exc:
-        raise Problem(400, "the cursor is not one this API gave out") from exc
+        value = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise Problem(400, "the cursor is not one this API gave out")
+    return value
