@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     allow_local_targets: bool = False
     # Reporters' and callers' personal data is erased this long after the incident closed.
     personal_data_retention_days: float = Field(default=365, ge=0)
+    # Sharing with partner departments: each call's timeout, the retries' backoff (doubling
+    # from `backoff`, at most `backoff_max`) for `retry_hours`, calls in flight per subscription.
+    sharing_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    sharing_backoff_seconds: float = Field(default=10.0, ge=0)
+    sharing_backoff_max_seconds: float = Field(default=3600.0, ge=0)
+    sharing_retry_hours: float = Field(default=24.0, ge=0)
+    sharing_per_subscription: int = Field(default=2, ge=1, le=32)
+    sharing_poll_seconds: float = Field(default=0.5, gt=0)
+    # How long a rotated subscription secret still signs beside the new one.
+    sharing_secret_overlap_hours: float = Field(default=24.0, ge=0)
 
     @field_validator("reminder_fractions")
     @classmethod

@@ -21,6 +21,7 @@ from services.notifier.channels import (
 from services.notifier.consumers import consumers
 from services.notifier.links import AckLinks
 from services.notifier.service import SERVICE, Notifier
+from services.notifier.sharing import parts as sharing_parts
 from services.notifier.workers import deadline_clock, delivery_queue
 
 
@@ -71,16 +72,19 @@ def service(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -> Servi
     _keep_tokens_out_of_access_logs()
     notifier = build_notifier(runtime, http=client)
     poll = runtime.settings.deadline_poll_seconds
+    # Sharing with partner departments: a consumer, worker and HTTP client of its own.
+    sharing = sharing_parts.build(runtime)
     return Service(
         name=SERVICE,
         outbox=notifier.outbox,
-        routers=[api.router(notifier)],
-        consumers=consumers(notifier),
+        routers=[api.router(notifier), *sharing.routers],
+        consumers=[*consumers(notifier), *sharing.consumers],
         workers=[
             deadline_clock(notifier, poll_seconds=poll),
             delivery_queue(notifier, poll_seconds=poll),
+            *sharing.workers,
         ],
-        closers=[] if http else [client.aclose],
+        closers=[*([] if http else [client.aclose]), *sharing.closers],
     )
 
 

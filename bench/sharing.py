@@ -1,0 +1,211 @@
+"""Does sharing with partners slow the bodies' warnings? End-to-end time from a report's
+acceptance to its warning's delivery to the responsible body's webhook, without subscriptions
+and with 20 of them, one of which times out on every call.
+
+    python bench/sharing.py [--rate 10] [--seconds 20] [--subscriptions 20]
+
+Runs `laborwatch run` (the embedded default) twice on fresh databases, with a local receiver
+standing for the bodies and the partners, and offers the same load to each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.run import LABORWATCH, percentile  # noqa: E402
+from scripts import stack as stack_mod  # noqa: E402
+
+BODIES = ("changchun.leading_group_office", "changchun.leading_group", "changchun.director")
+_LAG = """
+    SELECT r.received_at, min(d.sent_at)
+    FROM intake_reports r
+    JOIN grading_incident_reports g ON g.report_id = r.id
+    JOIN notifier_notifications n ON n.incident_id = g.incident_id AND n.kind = 'responsible'
+    JOIN notifier_deliveries d ON d.notification_id = n.id AND d.status = 'sent'
+    WHERE r.source_ref LIKE ? GROUP BY r.id, r.received_at"""
+
+
+class _Hook(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        if self.path == "/dead":
+            threading.Event().wait(60)  # never answers in time
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def receiver() -> Iterator[str]:
+    """A local receiver for bodies and partners; `/dead` times out."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+@contextmanager
+def laborwatch(port: int) -> Iterator[dict[str, Any]]:
+    """`laborwatch run` on a fresh SQLite file, local webhook targets allowed."""
+    workdir = Path(tempfile.mkdtemp(prefix="lw-bench-sharing-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LABORWATCH_")} | {
+        "LABORWATCH_PORT": str(port),
+        "LABORWATCH_LOG_LEVEL": "WARNING",
+        "LABORWATCH_ALLOW_LOCAL_TARGETS": "true",
+    }
+    out = (workdir / "stdout.txt").open("w")
+    process = subprocess.Popen(
+        [LABORWATCH, "run"], cwd=workdir, env=env, stdout=out, stderr=subprocess.DEVNULL
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        stack_mod.wait_until(lambda: stack_mod.ready(url), "laborwatch up")
+        key = next(w for w in (workdir / "stdout.txt").read_text().split() if w.startswith("lw_"))
+        yield {
+            "url": url,
+            "key": key,
+            "sqlite": workdir / "var" / "laborwatch.db",
+            "pid": process.pid,
+        }
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+        out.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def configure(server: dict[str, Any], hooks: str, subscriptions: int) -> None:
+    """Webhook channels for Changchun's bodies; the partners' subscriptions, one dead."""
+    headers = {"Authorization": f"Bearer {server['key']}"}
+    async with httpx.AsyncClient(base_url=server["url"], headers=headers) as client:
+        for body in BODIES:
+            channels = {"channels": [{"type": "webhook", "target": f"{hooks}/body"}]}
+            r = await client.put(f"/v1/bodies/{body}/channels", json=channels)
+            r.raise_for_status()
+        for n in range(subscriptions):
+            path = "/dead" if n == 0 else f"/partner/{n}"
+            r = await client.post(
+                "/v1/subscriptions",
+                json={
+                    "name": f"partner {n}",
+                    "department": f"部门{n}",
+                    "jurisdiction": "changchun",
+                    "url": hooks + path,
+                    "events": ["incident.warning", "incident.closed"],
+                },
+            )
+            r.raise_for_status()
+
+
+async def offer(server: dict[str, Any], *, rate: float, seconds: float, run: str) -> int:
+    """POST reports at a fixed rate, each on an enterprise of its own; how many were taken."""
+    headers = {"Authorization": f"Bearer {server['key']}"}
+    accepted = 0
+
+    async def one(client: httpx.AsyncClient, n: int) -> None:
+        nonlocal accepted
+        body = {
+            "source": "agency",
+            "source_ref": f"{run}-{n}",
+            "jurisdiction": "changchun",
+            "region": "chaoyang",
+            "occurred_at": dt.datetime.now(dt.UTC).isoformat(),
+            "enterprise": {"name": f"长春{uuid.uuid4().hex[:8]}劳务有限公司"},
+            "category": "wage_arrears",
+            "workers_involved": 35,
+        }
+        r = await client.post("/v1/reports", json=body)
+        accepted += r.status_code == 202
+
+    async with httpx.AsyncClient(base_url=server["url"], headers=headers, timeout=30) as client:
+        tasks, start = [], time.monotonic()
+        for n in range(int(rate * seconds)):
+            await asyncio.sleep(max(0.0, start + n / rate - time.monotonic()))
+            tasks.append(asyncio.create_task(one(client, n)))
+        await asyncio.gather(*tasks)
+    return accepted
+
+
+def lags(path: Path, run: str) -> list[float]:
+    """Seconds from each report's acceptance to its warning's delivery to the body."""
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(_LAG, (f"{run}-%",)).fetchall()
+    return [
+        (dt.datetime.fromisoformat(b) - dt.datetime.fromisoformat(a)).total_seconds()
+        for a, b in rows
+    ]
+
+
+def measure(hooks: str, *, subscriptions: int, rate: float, seconds: float) -> dict[str, Any]:
+    """One run on a fresh server: the p50 and p99 of reports to bodies."""
+    with laborwatch(8031) as server:
+        asyncio.run(configure(server, hooks, subscriptions))
+        run = "share" + uuid.uuid4().hex[:6]
+        accepted = asyncio.run(offer(server, rate=rate, seconds=seconds, run=run))
+        found: list[float] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(found) < accepted:
+            time.sleep(1)
+            found = lags(server["sqlite"], run)
+    return {
+        "subscriptions": subscriptions,
+        "accepted": accepted,
+        "delivered": len(found),
+        "p50_s": percentile(found, 50) if found else None,
+        "p99_s": percentile(found, 99) if found else None,
+    }
+
+
+def main() -> None:
+    """Run without and with subscriptions, alternately; print each run and the ratio of the
+    median p99s (the machine's other load varies from run to run)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=float, default=10, help="reports per second")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--subscriptions", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=1, help="pairs of runs")
+    args = parser.parse_args()
+    p99s: dict[int, list[float]] = {0: [], args.subscriptions: []}
+    with receiver() as hooks:
+        for _ in range(args.repeat):
+            for n in p99s:
+                run = measure(hooks, subscriptions=n, rate=args.rate, seconds=args.seconds)
+                print(run, flush=True)
+                if run["p99_s"] is not None:
+                    p99s[n].append(run["p99_s"])
+    without, with_ = (statistics.median(v) if v else None for v in p99s.values())
+    if without and with_:
+        ratio = with_ / without
+        print(f"p99 with {args.subscriptions} subscriptions, one dead: {ratio:.2f}x without")
+
+
+if __name__ == "__main__":
+    main()
