@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import Browser, Page, Playwright
+from playwright.async_api import Browser, Page, Playwright, ViewportSize
 
 from laborwatch.migrate import upgrade
 from libs.common.auth import Role, create_key
@@ -37,8 +37,8 @@ CHROMIUM_ARGS = [
 ]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 NEW_PASSWORD = "长春市-劳动关系-2026"
-LAPTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
+LAPTOP: ViewportSize = {"width": 1366, "height": 768}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 # The staff of the tests: name → (role, jurisdiction, body).
 STAFF: dict[str, tuple[str, str | None, str | None]] = {
@@ -114,6 +114,8 @@ class System:
 
 def start_system(home: Path, port: int) -> System:
     """Migrate a fresh embedded database under `home`, make the staff, serve on `port`."""
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium")
     home.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LABORWATCH_")}
     env.update(
@@ -163,9 +165,7 @@ async def _make_staff(system: System, home: Path) -> None:
                 body_id=body,
             )
         db, registry = runtime.sessionmaker, runtime.registry
-        _, system.reporter_key = await create_key(
-            db, registry, name="市信访局", role=Role.REPORTER
-        )
+        _, system.reporter_key = await create_key(db, registry, name="市信访局", role=Role.REPORTER)
         _, system.admin_key = await create_key(db, registry, name="tests", role=Role.ADMIN)
     finally:
         await runtime.engine.dispose()
@@ -173,8 +173,6 @@ async def _make_staff(system: System, home: Path) -> None:
 
 async def launch(playwright: Playwright) -> Browser:
     """Debian's chromium (never a downloaded one); fails loudly when it is missing."""
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium")
     return await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 

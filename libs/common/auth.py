@@ -129,18 +129,18 @@ class KeyError_(ValueError):
     """A key that cannot be made as asked."""
 
 
-async def create_key(
-    sessionmaker: async_sessionmaker[AsyncSession],
+def checked_scope(
     registry: Registry,
-    *,
-    name: str,
     role: Role,
-    jurisdiction: str | None = None,
-    body_id: str | None = None,
-) -> tuple[ApiKey, str]:
-    """Make a key; return its row and the key itself, which is never stored."""
+    jurisdiction: str | None,
+    body_id: str | None,
+    *,
+    what: str = "key",
+) -> str | None:
+    """The jurisdiction of a key (or staff user) of the role, body and jurisdiction asked for:
+    the body's own; KeyError_ when they do not fit together."""
     if role is Role.RESPONDER and body_id is None:
-        raise KeyError_("a responder key needs --body")
+        raise KeyError_(f"a responder {what} needs --body")
     if body_id is not None:
         found = registry.body(body_id)
         if found is None:
@@ -151,7 +151,21 @@ async def create_key(
     if jurisdiction is not None and registry.get(jurisdiction) is None:
         raise KeyError_(f"unknown jurisdiction {jurisdiction!r}")
     if role is Role.ANALYST and jurisdiction is None:
-        raise KeyError_("an analyst key needs --jurisdiction")
+        raise KeyError_(f"an analyst {what} needs --jurisdiction")
+    return jurisdiction
+
+
+async def create_key(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    registry: Registry,
+    *,
+    name: str,
+    role: Role,
+    jurisdiction: str | None = None,
+    body_id: str | None = None,
+) -> tuple[ApiKey, str]:
+    """Make a key; return its row and the key itself, which is never stored."""
+    jurisdiction = checked_scope(registry, role, jurisdiction, body_id)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
         id=str(uuid.uuid4()),
@@ -215,7 +229,7 @@ async def authenticate(
     key_hash = hash_key(credentials.credentials)
     registry: Registry = runtime.registry
     if credentials.credentials.startswith(TOKEN_PREFIX):
-        staff = await runtime.keys.resolve(
+        staff: Principal | None = await runtime.keys.resolve(
             key_hash, lambda: _staff_principal(runtime, credentials.credentials)
         )
         if staff is None:

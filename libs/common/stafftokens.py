@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from libs.common.db import Base, UTCDateTime
 
-TOKEN_PREFIX = "lwu_"
+TOKEN_PREFIX = "lwu_"  # noqa: S105 (a prefix, not a secret)
 MAX_TTL = dt.timedelta(minutes=15)
 
 

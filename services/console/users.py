@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from libs.common.auth import Role
+from libs.common.auth import KeyError_, Role, checked_scope
 from libs.common.jurisdictions import Registry
 from libs.common.stafftokens import StaffCredential
 from services.console.domain import ONE_TIME_PASSWORD_TTL, Failures, password_problem
@@ -43,26 +43,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _checked_scope(
-    registry: Registry, role: Role, jurisdiction: str | None, body_id: str | None
-) -> str | None:
-    """The user's jurisdiction, checked as an API key's is."""
-    if role is Role.RESPONDER and body_id is None:
-        raise UserError("a responder needs --body")
-    if body_id is not None:
-        found = registry.body(body_id)
-        if found is None:
-            raise UserError(f"unknown body {body_id!r}")
-        if jurisdiction not in (None, found[0].id):
-            raise UserError(f"body {body_id} is not in jurisdiction {jurisdiction}")
-        jurisdiction = found[0].id
-    if jurisdiction is not None and registry.get(jurisdiction) is None:
-        raise UserError(f"unknown jurisdiction {jurisdiction!r}")
-    if role is Role.ANALYST and jurisdiction is None:
-        raise UserError("an analyst needs --jurisdiction")
-    return jurisdiction
-
-
 async def create_user(
     sessionmaker: async_sessionmaker[AsyncSession],
     registry: Registry,
@@ -76,7 +56,10 @@ async def create_user(
     name = name.strip()
     if not name:
         raise UserError("a user needs a name")
-    jurisdiction = _checked_scope(registry, role, jurisdiction, body_id)
+    try:
+        jurisdiction = checked_scope(registry, role, jurisdiction, body_id, what="user")
+    except KeyError_ as exc:
+        raise UserError(str(exc)) from exc
     password = secrets.token_urlsafe(12)
     now = _now()
     user = StaffUser(
@@ -105,7 +88,9 @@ async def list_users(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Sta
         return list((await session.scalars(select(StaffUser).order_by(StaffUser.name))).all())
 
 
-async def get_user(sessionmaker: async_sessionmaker[AsyncSession], user_id: str) -> StaffUser | None:
+async def get_user(
+    sessionmaker: async_sessionmaker[AsyncSession], user_id: str
+) -> StaffUser | None:
     """One user by id."""
     async with sessionmaker() as session:
         return await session.get(StaffUser, user_id)

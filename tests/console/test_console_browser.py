@@ -202,12 +202,12 @@ async def test_a_cross_site_post_is_refused(page: Page, system: System) -> None:
     assert "intruder" not in system.cli("users", "list")
     # The same request with the session cookie but no CSRF token is refused too.
     cookies = {c["name"]: c["value"] for c in await page.context.cookies()}
-    r = httpx.post(
-        f"{system.url}/console/admin/user",
-        data={"name": "intruder", "role": "admin"},
-        cookies={"lw_session": cookies["lw_session"]},
-        headers={"Origin": "http://evil.test"},
-    )
+    async with httpx.AsyncClient(cookies={"lw_session": cookies["lw_session"]}) as client:
+        r = await client.post(
+            f"{system.url}/console/admin/user",
+            data={"name": "intruder", "role": "admin"},
+            headers={"Origin": "http://evil.test"},
+        )
     assert r.status_code == 403
     assert "intruder" not in system.cli("users", "list")
 

@@ -42,9 +42,17 @@ def router(console: Console) -> APIRouter:
         values: dict[str, Any] = {"errors": {}, "error": None, "shown": None, "done": None}
         values.update(extra)
         return console.render(
-            request, "admin.html", signed, status=status, users=await users.list_users(db),
-            keys=await list_keys(db), jurisdictions=jurisdictions, body=body,
-            channels=channels, roles=[r.value for r in Role], **values,
+            request,
+            "admin.html",
+            signed,
+            status=status,
+            users=await users.list_users(db),
+            keys=await list_keys(db),
+            jurisdictions=jurisdictions,
+            body=body,
+            channels=channels,
+            roles=[r.value for r in Role],
+            **values,
         )
 
     @api_router.get("/console/admin")
@@ -66,8 +74,13 @@ def router(console: Console) -> APIRouter:
             return await page(request, signed, status=422, error=_zh(str(error)), form=form)
         except ApiError as problem:
             return await page(
-                request, signed, status=problem.status, error=console.api_error(problem),
-                errors=field_errors(problem), body=form.get("body"), form=form,
+                request,
+                signed,
+                status=problem.status,
+                error=console.api_error(problem),
+                errors=field_errors(problem),
+                body=form.get("body"),
+                form=form,
             )
         return await page(request, signed, body=form.get("body"), **said)
 
@@ -84,8 +97,11 @@ async def _do(
     }
     if action == "user":
         user, password = await users.create_user(
-            db, console.runtime.registry, name=form.get("name", ""),
-            role=Role(form.get("role", "analyst")), **scope,
+            db,
+            console.runtime.registry,
+            name=form.get("name", ""),
+            role=Role(form.get("role", "analyst")),
+            **scope,
         )
         return {"shown": ("一次性密码（72 小时内有效，仅显示一次）", user.name, password)}
     if action == "disable":
@@ -96,8 +112,11 @@ async def _do(
         return {"done": f"已解锁 {form.get('name')}（{count} 处）"}
     if action == "key":
         row, key = await create_key(
-            db, console.runtime.registry, name=form.get("name", ""),
-            role=Role(form.get("role", "reporter")), **scope,
+            db,
+            console.runtime.registry,
+            name=form.get("name", ""),
+            role=Role(form.get("role", "reporter")),
+            **scope,
         )
         return {"shown": ("API 密钥（仅显示一次）", row.name, key)}
     if action == "revoke":
@@ -106,7 +125,8 @@ async def _do(
     if action == "channels":
         body = form.get("body", "")
         await console.api(request, signed).call(
-            "PUT", f"/v1/bodies/{body}/channels",
+            "PUT",
+            f"/v1/bodies/{body}/channels",
             json={"channels": _channels_of(form.get("channels", ""))},
         )
         return {"done": "送达渠道已保存"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
@@ -33,8 +34,20 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
+def _set_session(response: Response, request: Request, value: str) -> None:
+    """The session cookie: HttpOnly, SameSite=Lax, Secure behind https; ends with the browser."""
+    response.set_cookie(
+        sessions.COOKIE,
+        value,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path="/console",
+    )
+
+
 def router(console: Console) -> APIRouter:
-    """The sign-in routes and static files."""
+    """The sign-in routes, `/` and the static files."""
     api = APIRouter(include_in_schema=False)
 
     @api.get("/")
@@ -48,6 +61,12 @@ def router(console: Console) -> APIRouter:
             return Response(status_code=404)
         return FileResponse(target, headers={"Cache-Control": "public, max-age=3600"})
 
+    _sign_in_routes(api, console)
+    _password_routes(api, console)
+    return api
+
+
+def _sign_in_routes(api: APIRouter, console: Console) -> None:
     @api.get(LOGIN)
     async def login_page(request: Request, next: str | None = None) -> Response:
         return _login_form(console, request, next=_safe_next(next))
@@ -78,14 +97,7 @@ def router(console: Console) -> APIRouter:
         value = await sessions.start(console.runtime.sessionmaker, result.user.id)
         go = "/console/password" if result.user.must_change else _safe_next(form.get("next"))
         response = RedirectResponse(go, status_code=303)
-        response.set_cookie(
-            sessions.COOKIE,
-            value,
-            httponly=True,
-            samesite="lax",
-            secure=_secure(request),
-            path="/console",
-        )
+        _set_session(response, request, value)
         response.delete_cookie(sessions.PRE_COOKIE, path="/console")
         return response
 
@@ -98,9 +110,6 @@ def router(console: Console) -> APIRouter:
         response = RedirectResponse(LOGIN, status_code=303)
         response.delete_cookie(sessions.COOKIE, path="/console")
         return response
-
-    _password_routes(api, console)
-    return api
 
 
 def _login_form(
@@ -168,13 +177,5 @@ def _password_routes(api: APIRouter, console: Console) -> None:
         await sessions.end_all(console.runtime.sessionmaker, signed.user.id)
         value = await sessions.start(console.runtime.sessionmaker, signed.user.id)
         response = RedirectResponse("/console/?changed=1", status_code=303)
-        response.set_cookie(
-            sessions.COOKIE,
-            value,
-            httponly=True,
-            samesite="lax",
-            secure=_secure(request),
-            path="/console",
-        )
+        _set_session(response, request, value)
         return response
-

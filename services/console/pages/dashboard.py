@@ -75,7 +75,11 @@ def router(console: Console) -> APIRouter:
             data = await _figures(api, jurisdiction)
         except ApiError as error:
             return console.render(
-                request, "error.html", signed, status=502, title="无法读取数据",
+                request,
+                "error.html",
+                signed,
+                status=502,
+                title="无法读取数据",
                 message=console.api_error(error),
             )
         chart = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -25,7 +26,9 @@ async def _incident_view(api: Api, incident_id: str) -> dict[str, Any]:
             reports.append({"id": report_id, "unreadable": True})
     page = await api.get("/v1/notifications", incident_id=incident_id, limit=100)
     every = (await api.get("/v1/jurisdictions"))["items"]
-    found = next((j for j in every if j["id"] == incident["jurisdiction"]), {"levels": []})
+    found: dict[str, Any] = next(
+        (j for j in every if j["id"] == incident["jurisdiction"]), {"levels": []}
+    )
     levels = sorted(found["levels"], key=lambda lvl: -int(lvl["rank"]))
     return {
         "incident": incident,
@@ -40,7 +43,31 @@ def router(console: Console) -> APIRouter:
     console.add_page(NavEntry("incidents", "预警事件", "/console/incidents", READERS, 20))
     console.add_page(NavEntry("assess", "评估", "/console/assess", ASSESSORS, 40))
     api_router = APIRouter(include_in_schema=False)
+    _list(api_router, console)
+    _assessment(api_router, console)
 
+    @api_router.get("/console/incidents/{incident_id}")
+    async def incident(request: Request, incident_id: str) -> Response:
+        signed = await console.signed(request, "incidents")
+        if isinstance(signed, Response):
+            return signed
+        try:
+            view = await _incident_view(console.api(request, signed), incident_id)
+        except ApiError as problem:
+            return console.render(
+                request,
+                "error.html",
+                signed,
+                status=problem.status,
+                title="无法查看该事件",
+                message=console.api_error(problem),
+            )
+        return console.render(request, "incident.html", signed, errors={}, error=None, **view)
+
+    return api_router
+
+
+def _list(api_router: APIRouter, console: Console) -> None:
     @api_router.get("/console/incidents")
     async def incidents(request: Request) -> Response:
         signed = await console.signed(request, "incidents")
@@ -65,31 +92,20 @@ def router(console: Console) -> APIRouter:
             error, errors = console.api_error(problem), field_errors(problem)
         template = "incident_rows.html" if request.headers.get("hx-request") else "incidents.html"
         return console.render(
-            request, template, signed, page=page, chosen=chosen, jurisdiction=jurisdiction,
-            jurisdictions=every, error=error, errors=errors, query=_query(chosen, jurisdiction),
+            request,
+            template,
+            signed,
+            page=page,
+            chosen=chosen,
+            jurisdiction=jurisdiction,
+            jurisdictions=every,
+            error=error,
+            errors=errors,
+            query=_query(chosen, jurisdiction),
         )
-
-    @api_router.get("/console/incidents/{incident_id}")
-    async def incident(request: Request, incident_id: str) -> Response:
-        signed = await console.signed(request, "incidents")
-        if isinstance(signed, Response):
-            return signed
-        try:
-            view = await _incident_view(console.api(request, signed), incident_id)
-        except ApiError as problem:
-            return console.render(
-                request, "error.html", signed, status=problem.status, title="无法查看该事件",
-                message=console.api_error(problem),
-            )
-        return console.render(request, "incident.html", signed, errors={}, error=None, **view)
-
-    _assessment(api_router, console)
-    return api_router
 
 
 def _query(chosen: dict[str, str], jurisdiction: dict[str, Any]) -> str:
-    from urllib.parse import urlencode
-
     return urlencode({"j": jurisdiction["id"], **{k: v for k, v in chosen.items() if v}})
 
 
@@ -100,15 +116,23 @@ def _assessment(api_router: APIRouter, console: Console) -> None:
         if isinstance(signed, Response):
             return signed
         api = console.api(request, signed)
-        jurisdiction, every = await jurisdiction_of(api, request.query_params.get("j") or signed.user.jurisdiction)
+        jurisdiction, every = await jurisdiction_of(
+            api, request.query_params.get("j") or signed.user.jurisdiction
+        )
         items = [
             i
-            async for i in api.every("/v1/incidents", jurisdiction=jurisdiction["id"], status="open")
+            async for i in api.every(
+                "/v1/incidents", jurisdiction=jurisdiction["id"], status="open"
+            )
             if i["provisional"] and i.get("level")
         ]
         items.sort(key=lambda i: (-i["level_rank"], i["opened_at"]))
         return console.render(
-            request, "assess.html", signed, items=items, jurisdiction=jurisdiction,
+            request,
+            "assess.html",
+            signed,
+            items=items,
+            jurisdiction=jurisdiction,
             jurisdictions=every,
         )
 
@@ -128,7 +152,13 @@ def _assessment(api_router: APIRouter, console: Console) -> None:
         except ApiError as problem:
             view = await _incident_view(api, incident_id)
             return console.render(
-                request, "incident.html", signed, status=problem.status,
-                errors=field_errors(problem), error=console.api_error(problem), form=form, **view,
+                request,
+                "incident.html",
+                signed,
+                status=problem.status,
+                errors=field_errors(problem),
+                error=console.api_error(problem),
+                form=form,
+                **view,
             )
         return RedirectResponse(f"/console/incidents/{incident_id}?assessed=1", status_code=303)

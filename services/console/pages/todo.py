@@ -27,9 +27,7 @@ def router(console: Console) -> APIRouter:
             async for n in api.every("/v1/notifications", status="pending", body_id=body)
             if n["kind"] == "responsible"
         ]
-        items += [
-            n async for n in api.every("/v1/notifications", status="overdue", body_id=body)
-        ]
+        items += [n async for n in api.every("/v1/notifications", status="overdue", body_id=body)]
         items.sort(key=lambda n: (n["due_at"] or "9999", -n["level_rank"]))
         status = int(extra.pop("status", 200))  # type: ignore[call-overload]
         return console.render(request, "todo.html", signed, status=status, items=items, **extra)
@@ -54,8 +52,13 @@ def router(console: Console) -> APIRouter:
             )
         except ApiError as problem:
             return await page(
-                request, signed, status=problem.status, done=None, failed=notification_id,
-                errors=field_errors(problem), error=console.api_error(problem),
+                request,
+                signed,
+                status=problem.status,
+                done=None,
+                failed=notification_id,
+                errors=field_errors(problem),
+                error=console.api_error(problem),
             )
         return RedirectResponse(f"/console/todo?done={notification_id}", status_code=303)
 
