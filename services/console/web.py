@@ -21,6 +21,7 @@ from libs.common.stafftokens import signing_key
 from services.console import sessions, words
 from services.console.client import Api, ApiError, Connector, ServiceUrls
 from services.console.sessions import Signed
+from services.console.tables import StaffUser
 
 HERE = Path(__file__).parent
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -90,6 +91,29 @@ class Console:
         # The form key is derived apart from the token key: one never serves as the other.
         form_key = hashlib.sha256(b"console-form:" + key).digest()
         return cls(runtime=runtime, connector=Connector(ServiceUrls(), key), key=form_key)
+
+    def __post_init__(self) -> None:
+        self.env.filters["body"] = self.body_name
+        self.env.filters["jurisdiction"] = self.jurisdiction_name
+
+    def jurisdiction_name(self, jurisdiction: str | None) -> str:
+        """A jurisdiction's Chinese name ('全部' for none)."""
+        found = self.runtime.registry.get(jurisdiction) if jurisdiction else None
+        return found.name if found else (jurisdiction or "全部")
+
+    def body_name(self, body_id: str | None) -> str:
+        """A body's Chinese name (its id when unknown)."""
+        found = self.runtime.registry.body(body_id) if body_id else None
+        return found[1].name if found else (body_id or "—")
+
+    def may_assess(self, user: StaffUser, jurisdiction: str) -> bool:
+        """Say whether the user is of one of the policy's assessor bodies (or an admin); the
+        API decides, this only spares the others a form they may not send."""
+        if user.role == "admin":
+            return True
+        found = self.runtime.registry.get(jurisdiction)
+        assessors = (found.policy.model_extra or {}).get("assessors", []) if found else []
+        return user.role == "responder" and user.body_id in assessors
 
     def add_page(self, entry: NavEntry) -> None:
         """Put a page in the navigation."""

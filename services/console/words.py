@@ -57,12 +57,17 @@ TIMELINE = {
     "assessment_confirmed": "评估确认级别",
     "level_set_by_assessment": "评估调整级别",
     "report_revealed": "查看报告人信息",
-    "notification_issued": "发出通知",
+    "notification_sent": "发出通知",
+    "notification_reminded": "时限提醒",
+    "notification_delivered": "通知已送达",
     "notification_acknowledged": "确认收到",
-    "notification_escalated": "超时上报",
-    "notification_closed": "通知关闭",
     "notification_overdue": "超过报送时限",
+    "notification_escalated": "超时逐级上报",
+    "notification_closed": "通知关闭",
 }
+
+# The system's own actors in a timeline.
+ACTORS = {"intake": "系统（接报）", "policy": "系统（定级规则）", "notifier": "系统（通知）"}
 
 # What the API says in English, as the console shows it (the rest is shown as it came).
 PROBLEMS = {

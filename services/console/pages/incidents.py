@@ -62,7 +62,10 @@ def router(console: Console) -> APIRouter:
                 title="无法查看该事件",
                 message=console.api_error(problem),
             )
-        return console.render(request, "incident.html", signed, errors={}, error=None, **view)
+        may = console.may_assess(signed.user, view["incident"]["jurisdiction"])
+        return console.render(
+            request, "incident.html", signed, errors={}, error=None, may_assess=may, **view
+        )
 
     return api_router
 
@@ -132,6 +135,7 @@ def _assessment(api_router: APIRouter, console: Console) -> None:
             "assess.html",
             signed,
             items=items,
+            may_assess=console.may_assess(signed.user, jurisdiction["id"]),
             jurisdiction=jurisdiction,
             jurisdictions=every,
         )
@@ -159,6 +163,7 @@ def _assessment(api_router: APIRouter, console: Console) -> None:
                 errors=field_errors(problem),
                 error=console.api_error(problem),
                 form=form,
+                may_assess=console.may_assess(signed.user, view["incident"]["jurisdiction"]),
                 **view,
             )
         return RedirectResponse(f"/console/incidents/{incident_id}?assessed=1", status_code=303)

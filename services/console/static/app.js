@@ -27,7 +27,7 @@
     c.setOption({
       animation: false,
       tooltip: { trigger: "axis" },
-      legend: { top: 0 },
+      legend: { top: 0, type: "scroll" },
       grid: { left: 36, right: 12, top: 36, bottom: 28 },
       xAxis: { type: "category", data: data.months.map(function (m) { return m.slice(2).replace("-", "/"); }) },
       yAxis: { type: "value", minInterval: 1 },
