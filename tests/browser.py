@@ -52,7 +52,7 @@ STAFF: dict[str, tuple[str, str | None, str | None]] = {
 }
 
 
-def _laborwatch() -> str:
+def laborwatch_command() -> str:
     return str(Path(sys.executable).with_name("laborwatch"))
 
 
@@ -70,7 +70,7 @@ class System:
     def cli(self, *args: str) -> str:
         """Run a `laborwatch` command on the system's database; return its last line."""
         done = subprocess.run(
-            [_laborwatch(), *args], env=self.env, capture_output=True, text=True, check=True
+            [laborwatch_command(), *args], env=self.env, capture_output=True, text=True, check=True
         )
         return done.stdout.strip().splitlines()[-1]
 
@@ -129,7 +129,10 @@ def start_system(home: Path, port: int) -> System:
     upgrade(env["LABORWATCH_DATABASE_URL"])
     with (home / "run.log").open("wb") as log:
         process = subprocess.Popen(
-            [_laborwatch(), "run", "--no-migrate"], env=env, stdout=log, stderr=subprocess.STDOUT
+            [laborwatch_command(), "run", "--no-migrate"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     system = System(url=f"http://127.0.0.1:{port}", env=env, process=process)
     # Made in this process (a `laborwatch` command per user would cost seconds each); the

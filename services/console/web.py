@@ -51,10 +51,12 @@ def local_time(value: str | dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> 
 
 
 def yuan(value: Any) -> str:
-    """An amount in yuan, as 万元 when large."""
+    """An amount in yuan, as 万元 when large ('—' when none was reported)."""
     try:
         amount = float(value)
     except (TypeError, ValueError):
+        return "—"
+    if amount == 0:
         return "—"
     if amount >= 10_000:
         return f"{amount / 10_000:,.1f} 万元"
