@@ -50,7 +50,12 @@ REPORTS = [
         "region": "lvyuan",
         "amount_yuan": "2400000",
     },
-    {"enterprise": {"name": "长春金辉食品有限公司"}, "workers_involved": 11, "region": "erdao"},
+    {
+        "enterprise": {"name": "长春金辉食品有限公司"},
+        "workers_involved": 11,
+        "region": "erdao",
+        "summary": "11 名工人反映加班费未足额支付",
+    },
 ]
 
 

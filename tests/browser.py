@@ -169,7 +169,7 @@ async def _make_staff(system: System, home: Path) -> None:
             )
         db, registry = runtime.sessionmaker, runtime.registry
         _, system.reporter_key = await create_key(db, registry, name="市信访局", role=Role.REPORTER)
-        _, system.admin_key = await create_key(db, registry, name="tests", role=Role.ADMIN)
+        _, system.admin_key = await create_key(db, registry, name="市人社局值班", role=Role.ADMIN)
     finally:
         await runtime.engine.dispose()
 

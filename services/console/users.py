@@ -140,6 +140,7 @@ async def sign_in(
 ) -> SignInResult:
     """Check a name and password from an address, counting failures and auditing the try."""
     now = _now()
+    name = name[:100]  # no user has a longer name; the lockout row's key holds 100
     async with sessionmaker.begin() as session:
         lock = await _failures(session, name, address)
         state = Failures(lock.failures, lock.locked_until)
@@ -157,7 +158,7 @@ async def sign_in(
             outcome = "ok"
             if _hasher.check_needs_rehash(user.password_hash):
                 user.password_hash = _hasher.hash(password)
-        session.add(SignIn(at=now, user_name=name[:100], address=address, outcome=outcome))
+        session.add(SignIn(at=now, user_name=name, address=address, outcome=outcome))
         return SignInResult(user=user if outcome == "ok" else None, outcome=outcome)
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.console.client import ApiError
+from services.console.sessions import Signed
 from services.console.web import Console, NavEntry, field_errors
 
 RESPONDERS = frozenset({"responder", "admin"})
@@ -16,10 +19,7 @@ def router(console: Console) -> APIRouter:
     console.add_page(NavEntry("todo", "待办", "/console/todo", RESPONDERS, 30))
     api_router = APIRouter(include_in_schema=False)
 
-    async def page(request: Request, signed: object, **extra: object) -> Response:
-        from services.console.sessions import Signed
-
-        assert isinstance(signed, Signed)
+    async def page(request: Request, signed: Signed, status: int = 200, **extra: Any) -> Response:
         api = console.api(request, signed)
         body = signed.user.body_id
         items = [
@@ -29,7 +29,6 @@ def router(console: Console) -> APIRouter:
         ]
         items += [n async for n in api.every("/v1/notifications", status="overdue", body_id=body)]
         items.sort(key=lambda n: (n["due_at"] or "9999", -n["level_rank"]))
-        status = int(extra.pop("status", 200))  # type: ignore[call-overload]
         return console.render(request, "todo.html", signed, status=status, items=items, **extra)
 
     @api_router.get("/console/todo")
