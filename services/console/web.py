@@ -117,6 +117,13 @@ class Console:
         assessors = (found.policy.model_extra or {}).get("assessors", []) if found else []
         return user.role == "responder" and user.body_id in assessors
 
+    def region_shapes(self, jurisdiction: str) -> Path | None:
+        """The bureau's approved region boundaries (`<jurisdiction>.geojson` beside its YAML
+        in JURISDICTIONS_DIR), if it supplied them; else the dashboard draws a tile map."""
+        folder = self.runtime.settings.jurisdictions_dir
+        found = folder / f"{jurisdiction}.geojson" if folder else None
+        return found if found is not None and found.is_file() else None
+
     def add_page(self, entry: NavEntry) -> None:
         """Put a page in the navigation."""
         self.nav.append(entry)

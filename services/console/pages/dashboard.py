@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 
 from services.console import figures
 from services.console.client import Api, ApiError
@@ -89,15 +89,32 @@ def router(console: Console) -> APIRouter:
                 for lvl, _ in data["levels"]
             ],
         }
+        shaded = [
+            {"name": r["name"], "level": (data["highest"].get(r["id"]) or {}).get("level")}
+            for r in jurisdiction["regions"]
+        ]
+        has_shapes = console.region_shapes(jurisdiction["id"]) is not None
         return console.render(
             request,
             "dashboard.html",
             signed,
+            geo_url=f"/console/geo/{jurisdiction['id']}.geojson" if has_shapes else None,
+            regions_json=json.dumps(shaded, ensure_ascii=False),
             jurisdiction=jurisdiction,
             jurisdictions=every,
             chart_json=json.dumps(chart, ensure_ascii=False),
             changed=request.query_params.get("changed") == "1",
             **data,
         )
+
+    @api_router.get("/console/geo/{jurisdiction}.geojson")
+    async def shapes(request: Request, jurisdiction: str) -> Response:
+        signed = await console.signed(request, "dashboard")
+        if isinstance(signed, Response):
+            return signed
+        found = console.region_shapes(jurisdiction)
+        if found is None:
+            return Response(status_code=404)
+        return FileResponse(found, media_type="application/geo+json")
 
     return api_router

@@ -39,9 +39,32 @@
     window.addEventListener("resize", function () { c.resize(); });
   }
 
+  // A bureau's own region boundaries (GeoJSON), each region coloured by its highest open level.
+  function regionMap() {
+    var el = document.getElementById("regionmap");
+    if (!el || !window.echarts) { return; }
+    fetch(el.dataset.geo, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (geo) {
+      window.echarts.registerMap(el.dataset.name, geo);
+      var regions = JSON.parse(el.dataset.regions);
+      var c = window.echarts.init(el, null, { renderer: "svg" });
+      c.setOption({
+        animation: false,
+        tooltip: { trigger: "item" },
+        series: [{
+          type: "map", map: el.dataset.name, roam: false, label: { show: true, fontSize: 11 },
+          data: regions.map(function (r) {
+            return { name: r.name, value: r.level || "无预警", itemStyle: { areaColor: COLOURS[r.level] || "#e4e7eb" } };
+          })
+        }]
+      });
+      window.addEventListener("resize", function () { c.resize(); });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     tick();
     setInterval(tick, 1000);
     chart();
+    regionMap();
   });
 })();
