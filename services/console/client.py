@@ -130,9 +130,21 @@ class Connector:
         self.key = key
         self._remote = httpx.AsyncClient(timeout=15)
         self._local: httpx.AsyncClient | None = None
+        # A user's token is reused while it has a minute left: the services cache a token's
+        # principal as they cache a key's, so one token a page would crowd their cache.
+        self._tokens: dict[tuple[str, int], tuple[dt.datetime, str]] = {}
 
     def for_user(self, user: StaffUser, app: FastAPI) -> Api:
         """The API as this user (a token valid TOKEN_TTL, of the user's generation)."""
+        return Api(self._client(app), self.urls, self._token(user))
+
+    def _token(self, user: StaffUser) -> str:
+        now = dt.datetime.now(dt.UTC)
+        kept = self._tokens.get((user.id, user.generation))
+        if kept is not None and kept[0] - now > dt.timedelta(minutes=1):
+            return kept[1]
+        if len(self._tokens) > 10_000:
+            self._tokens.clear()
         claims = StaffClaims(
             user_id=user.id,
             name=user.name,
@@ -140,9 +152,11 @@ class Connector:
             jurisdiction=user.jurisdiction,
             body_id=user.body_id,
             generation=user.generation,
-            expires_at=dt.datetime.now(dt.UTC) + TOKEN_TTL,
+            expires_at=now + TOKEN_TTL,
         )
-        return Api(self._client(app), self.urls, sign(claims, self.key))
+        token = sign(claims, self.key)
+        self._tokens[(user.id, user.generation)] = (claims.expires_at, token)
+        return token
 
     def _client(self, app: FastAPI) -> httpx.AsyncClient:
         if any(self.urls.of(s) for _, s in ROUTES):

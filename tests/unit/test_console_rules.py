@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from libs.common.stafftokens import StaffClaims, sign, signing_key, verify
+from services.console.client import Connector, ServiceUrls
 from services.console.domain import (
     LOCK_FOR,
     Failures,
     password_problem,
     session_alive,
 )
+from services.console.tables import StaffUser
 
 NOW = dt.datetime(2026, 12, 2, 8, 0, tzinfo=dt.UTC)
 
@@ -72,3 +74,19 @@ def test_a_token_living_longer_than_fifteen_minutes_is_refused() -> None:
     key = signing_key("k" * 40)
     token = sign(_claims(expires_at=NOW + dt.timedelta(hours=1)), key)
     assert verify(token, key, now=NOW) is None
+
+
+async def test_the_console_reuses_a_users_token_until_its_generation_changes() -> None:
+    connector = Connector(ServiceUrls(), signing_key("k" * 40))
+    try:
+        user = StaffUser(id="u1", name="王芳", role="analyst", jurisdiction="changchun",
+                         body_id=None, generation=1)  # fmt: skip
+        first = connector._token(user)
+        assert connector._token(user) == first
+        user.generation = 2
+        second = connector._token(user)
+        assert second != first
+        claims = verify(second, signing_key("k" * 40), now=dt.datetime.now(dt.UTC))
+        assert claims is not None and claims.generation == 2
+    finally:
+        await connector.close()
