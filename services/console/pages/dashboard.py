@@ -82,31 +82,43 @@ def router(console: Console) -> APIRouter:
                 title="无法读取数据",
                 message=console.api_error(error),
             )
-        chart = {
-            "months": data["months"],
-            "series": [
-                {"name": lvl["label"], "id": lvl["id"], "data": data["trend"].get(lvl["id"], [])}
-                for lvl, _ in data["levels"]
-            ],
-        }
-        shaded = [
-            {"name": r["name"], "level": (data["highest"].get(r["id"]) or {}).get("level")}
-            for r in jurisdiction["regions"]
-        ]
         has_shapes = console.region_shapes(jurisdiction["id"]) is not None
         return console.render(
             request,
             "dashboard.html",
             signed,
             geo_url=f"/console/geo/{jurisdiction['id']}.geojson" if has_shapes else None,
-            regions_json=json.dumps(shaded, ensure_ascii=False),
             jurisdiction=jurisdiction,
             jurisdictions=every,
-            chart_json=json.dumps(chart, ensure_ascii=False),
             changed=request.query_params.get("changed") == "1",
+            **_drawings(data, jurisdiction),
             **data,
         )
 
+    _shapes_route(api_router, console)
+    return api_router
+
+
+def _drawings(data: dict[str, Any], jurisdiction: dict[str, Any]) -> dict[str, Any]:
+    """What the page's scripts draw, as JSON: the trend per level, each region's level."""
+    chart = {
+        "months": data["months"],
+        "series": [
+            {"name": lvl["label"], "id": lvl["id"], "data": data["trend"].get(lvl["id"], [])}
+            for lvl, _ in data["levels"]
+        ],
+    }
+    shaded = [
+        {"name": r["name"], "level": (data["highest"].get(r["id"]) or {}).get("level")}
+        for r in jurisdiction["regions"]
+    ]
+    return {
+        "chart_json": json.dumps(chart, ensure_ascii=False),
+        "regions_json": json.dumps(shaded, ensure_ascii=False),
+    }
+
+
+def _shapes_route(api_router: APIRouter, console: Console) -> None:
     @api_router.get("/console/geo/{jurisdiction}.geojson")
     async def shapes(request: Request, jurisdiction: str) -> Response:
         signed = await console.signed(request, "dashboard")
@@ -116,5 +128,3 @@ def router(console: Console) -> APIRouter:
         if found is None:
             return Response(status_code=404)
         return FileResponse(found, media_type="application/geo+json")
-
-    return api_router
