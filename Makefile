@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run stack test test-unit faults bench deploy-check lint format migrate clean pictures
+.PHONY: help install run stack test test-unit faults bench deploy-check lint format migrate clean pictures screenshots
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -17,9 +17,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP) ## Make .venv and install laborwatch with its dev tools
+VENDOR := services/console/static/vendor
+NPM_STAMP := node_modules/.installed
 
-run: $(STAMP) ## Serve the whole system on http://127.0.0.1:8000 (SQLite + in-process bus)
+# The console's browser files come from the npm registry (package-lock.json), never a CDN.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NPM_STAMP)
+
+$(VENDOR)/.copied: $(NPM_STAMP)
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/echarts/dist/echarts.min.js $(VENDOR)/
+	@touch $(VENDOR)/.copied
+
+install: $(STAMP) $(VENDOR)/.copied ## Make .venv and install laborwatch with its dev tools and the console's browser files
+
+run: $(STAMP) $(VENDOR)/.copied ## Serve the whole system on http://127.0.0.1:8000 (SQLite + in-process bus)
 	$(BIN)/laborwatch run
 
 stack: $(STAMP) ## Production mode here: PostgreSQL + Kafka-protocol broker + 3 service processes
@@ -28,7 +41,7 @@ stack: $(STAMP) ## Production mode here: PostgreSQL + Kafka-protocol broker + 3 
 migrate: $(STAMP) ## Upgrade the database named by LABORWATCH_DATABASE_URL
 	$(BIN)/laborwatch migrate
 
-test: $(STAMP) ## Run every test (needs PostgreSQL on 127.0.0.1:5432; starts its own broker)
+test: $(STAMP) $(VENDOR)/.copied ## Run every test (needs PostgreSQL on 127.0.0.1:5432; starts its own broker)
 	$(BIN)/python -m pytest
 
 test-unit: $(STAMP) ## Run the unit tests only (no database, no broker)
@@ -56,5 +69,8 @@ format: $(STAMP) ## Format the code and fix what ruff can
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+screenshots: $(STAMP) $(VENDOR)/.copied ## Drive the console's flows in chromium and write docs/console/*.png
+	$(BIN)/python scripts/screenshots.py
+
 clean: ## Remove the virtualenv, caches and the embedded database
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) node_modules $(VENDOR) var .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

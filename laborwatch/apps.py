@@ -1,4 +1,4 @@
-"""The apps a process can serve: all three services in one, or one service alone."""
+"""The apps a process can serve: every service in one, or one service alone."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from libs.common.runtime import Runtime, Service, build_app
+from services.console import app as console
 from services.grading import app as grading
 from services.insight import app as insight
 from services.intake import app as intake
@@ -19,11 +20,12 @@ SERVICES: dict[str, Callable[[Runtime], Service]] = {
     "notifier": notifier.service,
     "monitoring": monitoring.service,
     "insight": insight.service,
+    "console": console.service,
 }
 
 
 def all_in_one(runtime: Runtime) -> FastAPI:
-    """Every service in one process, one app."""
+    """Every service (and the console) in one process, one app."""
     return build_app(runtime, [make(runtime) for make in SERVICES.values()], title="laborwatch")
 
 

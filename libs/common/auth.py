@@ -1,4 +1,4 @@
-"""API keys, roles and scopes.
+"""API keys, staff users' tokens, roles and scopes.
 
 A key is 32 random bytes, shown once; only its SHA-256 is stored. (A fast hash is right for
 keys of full entropy: there is nothing to guess, so a slow password hash would add latency to
@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.jurisdictions import Registry
 from libs.common.problems import Problem
+from libs.common.stafftokens import TOKEN_PREFIX, is_current, signing_key, verify
 from libs.common.tables import ApiKey
 
 KEY_PREFIX = "lw_"
@@ -159,18 +160,18 @@ class KeyError_(ValueError):
     """A key that cannot be made as asked."""
 
 
-async def create_key(
-    sessionmaker: async_sessionmaker[AsyncSession],
+def checked_scope(
     registry: Registry,
-    *,
-    name: str,
     role: Role,
-    jurisdiction: str | None = None,
-    body_id: str | None = None,
-) -> tuple[ApiKey, str]:
-    """Make a key; return its row and the key itself, which is never stored."""
+    jurisdiction: str | None,
+    body_id: str | None,
+    *,
+    what: str = "key",
+) -> str | None:
+    """The jurisdiction of a key (or staff user) of the role, body and jurisdiction asked for:
+    the body's own; KeyError_ when they do not fit together."""
     if role is Role.RESPONDER and body_id is None:
-        raise KeyError_("a responder key needs --body")
+        raise KeyError_(f"a responder {what} needs --body")
     if body_id is not None:
         found = registry.body(body_id)
         if found is None:
@@ -181,7 +182,21 @@ async def create_key(
     if jurisdiction is not None and registry.get(jurisdiction) is None:
         raise KeyError_(f"unknown jurisdiction {jurisdiction!r}")
     if role is Role.ANALYST and jurisdiction is None:
-        raise KeyError_("an analyst key needs --jurisdiction")
+        raise KeyError_(f"an analyst {what} needs --jurisdiction")
+    return jurisdiction
+
+
+async def create_key(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    registry: Registry,
+    *,
+    name: str,
+    role: Role,
+    jurisdiction: str | None = None,
+    body_id: str | None = None,
+) -> tuple[ApiKey, str]:
+    """Make a key; return its row and the key itself, which is never stored."""
+    jurisdiction = checked_scope(registry, role, jurisdiction, body_id)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
         id=str(uuid.uuid4()),
@@ -227,7 +242,10 @@ async def has_admin(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
         return found is not None
 
 
-_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer lw_…`")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key (`Authorization: Bearer lw_…`) or a staff user's token (`lwu_…`)",
+)
 
 
 async def authenticate(
@@ -249,6 +267,13 @@ async def authenticate(
         )
     key_hash = hash_key(credentials.credentials)
     registry: Registry = runtime.registry
+    if credentials.credentials.startswith(TOKEN_PREFIX):
+        staff: Principal | None = await runtime.keys.resolve(
+            key_hash, lambda: _staff_principal(runtime, credentials.credentials)
+        )
+        if staff is None:
+            raise Problem(401, "the staff token is invalid, expired or void", headers=challenge)
+        return staff
 
     async def load() -> Principal | None:
         async with runtime.sessionmaker() as session:
@@ -271,6 +296,24 @@ async def authenticate(
         runtime.auth_failures.failed(client)
         raise Problem(401, "the API key is unknown or revoked", headers=challenge)
     return principal
+
+
+async def _staff_principal(runtime: Any, token: str) -> Principal | None:
+    """The principal of a staff user's token (libs.common.stafftokens), if it is current."""
+    key = signing_key(runtime.settings.effective_secret_key)
+    claims = verify(token, key, now=dt.datetime.now(dt.UTC))
+    if claims is None or not await is_current(runtime.sessionmaker, claims):
+        return None
+    found = runtime.registry.body(claims.body_id) if claims.body_id else None
+    return Principal(
+        key_id=f"user:{claims.user_id}",
+        name=claims.name,
+        role=Role(claims.role),
+        jurisdiction=claims.jurisdiction,
+        body_id=claims.body_id,
+        region=found[1].region if found else None,
+        external=found[1].external if found else False,
+    )
 
 
 def require(*roles: Role) -> object:

@@ -269,3 +269,41 @@ async def test_settings_errors_name_the_setting(cli: Cli, tmp_path: Path) -> Non
     assert "LABORWATCH_HOTLINE_WEBHOOK_SECRET" in bad_whsec.stderr
     assert "LABORWATCH_TIME_SCALE" in bad_scale.stderr
     assert str(bad_dir / "broken.yaml") in bad_registry.stderr
+
+
+# ------------------------------------------------------------------- staff users (console)
+
+
+async def test_users_create_prints_a_one_time_password_on_the_last_line(cli: Cli) -> None:
+    made = await cli(
+        "users", "create", "--name", "李娜", "--role", "responder",
+        "--body", "changchun.leading_group_office",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    password = last_line(made.stdout)
+    assert len(password) >= 16 and " " not in password
+    assert "valid 72 h" in made.stderr
+    listed = await cli("users", "list")
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("李娜"))
+    assert "responder" in row and "changchun.leading_group_office" in row and row.endswith("new")
+    again = await cli("users", "create", "--name", "李娜", "--role", "admin")
+    assert again.returncode != 0 and "exists" in again.stderr
+
+
+async def test_a_user_needs_a_scope_that_fits_its_role(cli: Cli) -> None:
+    no_body = await cli("users", "create", "--name", "r1", "--role", "responder")
+    assert no_body.returncode != 0 and "needs --body" in no_body.stderr
+    no_place = await cli("users", "create", "--name", "a1", "--role", "analyst")
+    assert no_place.returncode != 0 and "needs --jurisdiction" in no_place.stderr
+
+
+async def test_users_disable_and_unlock(cli: Cli) -> None:
+    await cli("users", "create", "--name", "赵磊", "--role", "analyst", "--jurisdiction", "xuanen")
+    assert "disabled 赵磊" in (await cli("users", "disable", "赵磊")).stdout
+    listed = await cli("users", "list")
+    assert any(
+        line.startswith("赵磊") and line.endswith("disabled") for line in listed.stdout.splitlines()
+    )
+    again = await cli("users", "disable", "赵磊")
+    assert again.returncode != 0 and "no active user" in again.stderr
+    assert "unlocked 赵磊 at 0 address(es)" in (await cli("users", "unlock", "赵磊")).stdout

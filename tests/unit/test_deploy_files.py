@@ -490,16 +490,19 @@ def test_the_compose_readiness_check_fails_unless_readyz_answers_200(
 
 
 def test_the_image_is_python_3_11_slim_for_every_stage() -> None:
+    """Every Python stage; the console's browser files come from a node stage of their own."""
     instructions = dockerfile_instructions()
     args = dict(arg.split("=", 1) for op, arg in instructions if op == "ARG" and "=" in arg)
-    bases = [
-        next(word for word in value.split() if not word.startswith("--"))
-        for op, value in instructions
-        if op == "FROM"
-    ]
+    froms = [value for op, value in instructions if op == "FROM"]
+    bases = [next(word for word in value.split() if not word.startswith("--")) for value in froms]
     resolved = [re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], base) for base in bases]
     assert resolved, "no FROM"
-    assert all(base == "python:3.11-slim" for base in resolved), resolved
+    python = [
+        b for b, value in zip(resolved, froms, strict=True) if not value.endswith(" AS assets")
+    ]
+    assert python and all(base == "python:3.11-slim" for base in python), resolved
+    assets = [b for b, value in zip(resolved, froms, strict=True) if value.endswith(" AS assets")]
+    assert assets == ["node:20-slim"], resolved
 
 
 def test_the_image_runs_laborwatch_as_a_non_root_user() -> None:

@@ -1,0 +1,1 @@
+"""The staff console: the bureau's working screen, in Chinese, in the browser."""

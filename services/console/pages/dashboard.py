@@ -1,0 +1,130 @@
+"""总览: the dashboard of the signed-in user's scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+
+from services.console import figures
+from services.console.client import Api, ApiError
+from services.console.web import Console, NavEntry
+
+READERS = frozenset({"analyst", "responder", "admin"})
+
+
+async def jurisdiction_of(api: Api, wanted: str | None) -> tuple[dict[str, Any], list[Any]]:
+    """The jurisdiction the page shows (the user's, or the one asked for) and all of them."""
+    every = (await api.get("/v1/jurisdictions"))["items"]
+    chosen = next((j for j in every if j["id"] == wanted), every[0])
+    return chosen, every
+
+
+async def _figures(api: Api, jurisdiction: dict[str, Any]) -> dict[str, Any]:
+    now = dt.datetime.now(dt.UTC)
+    j = jurisdiction["id"]
+    open_ = [i async for i in api.every("/v1/incidents", jurisdiction=j, status="open")]
+    months = figures.last_months(now)
+    start = dt.datetime.fromisoformat(months[0] + "-01T00:00:00+08:00")
+    recent = []
+    async for incident in api.every("/v1/incidents", jurisdiction=j):
+        if dt.datetime.fromisoformat(incident["opened_at"]) < start:
+            break
+        recent.append(incident)
+    since = figures.quarter_start(now)
+    issued = []
+    async for n in api.every("/v1/notifications"):
+        if dt.datetime.fromisoformat(n["issued_at"]) < since:
+            break
+        if n["jurisdiction"] == j:
+            issued.append(n)
+    overdue = [
+        n async for n in api.every("/v1/notifications", status="overdue") if n["jurisdiction"] == j
+    ]
+    return {
+        "levels": figures.by_level(open_, jurisdiction["levels"]),
+        "open_count": sum(1 for i in open_ if i.get("level")),
+        "overdue": len(overdue),
+        "on_time": figures.on_time(issued, since=since, now=now),
+        "quarter": since,
+        "months": months,
+        "trend": figures.trend(recent, months),
+        "highest": figures.highest_by_region(open_),
+        "tiles": figures.tiles(list(jurisdiction["regions"])),
+    }
+
+
+def router(console: Console) -> APIRouter:
+    """The dashboard's route."""
+    console.add_page(NavEntry("dashboard", "总览", "/console/", READERS, 10))
+    api_router = APIRouter(include_in_schema=False)
+
+    @api_router.get("/console/")
+    async def dashboard(request: Request, j: str | None = None) -> Response:
+        signed = await console.signed(request)
+        if isinstance(signed, Response):
+            return signed
+        if signed.user.role not in READERS:
+            return console.render(request, "home.html", signed)
+        api = console.api(request, signed)
+        try:
+            jurisdiction, every = await jurisdiction_of(api, j or signed.user.jurisdiction)
+            data = await _figures(api, jurisdiction)
+        except ApiError as error:
+            return console.render(
+                request,
+                "error.html",
+                signed,
+                status=502,
+                title="无法读取数据",
+                message=console.api_error(error),
+            )
+        has_shapes = console.region_shapes(jurisdiction["id"]) is not None
+        return console.render(
+            request,
+            "dashboard.html",
+            signed,
+            geo_url=f"/console/geo/{jurisdiction['id']}.geojson" if has_shapes else None,
+            jurisdiction=jurisdiction,
+            jurisdictions=every,
+            changed=request.query_params.get("changed") == "1",
+            **_drawings(data, jurisdiction),
+            **data,
+        )
+
+    _shapes_route(api_router, console)
+    return api_router
+
+
+def _drawings(data: dict[str, Any], jurisdiction: dict[str, Any]) -> dict[str, Any]:
+    """What the page's scripts draw, as JSON: the trend per level, each region's level."""
+    chart = {
+        "months": data["months"],
+        "series": [
+            {"name": lvl["label"], "id": lvl["id"], "data": data["trend"].get(lvl["id"], [])}
+            for lvl, _ in data["levels"]
+        ],
+    }
+    shaded = [
+        {"name": r["name"], "level": (data["highest"].get(r["id"]) or {}).get("level")}
+        for r in jurisdiction["regions"]
+    ]
+    return {
+        "chart_json": json.dumps(chart, ensure_ascii=False),
+        "regions_json": json.dumps(shaded, ensure_ascii=False),
+    }
+
+
+def _shapes_route(api_router: APIRouter, console: Console) -> None:
+    @api_router.get("/console/geo/{jurisdiction}.geojson")
+    async def shapes(request: Request, jurisdiction: str) -> Response:
+        signed = await console.signed(request, "dashboard")
+        if isinstance(signed, Response):
+            return signed
+        found = console.region_shapes(jurisdiction)
+        if found is None:
+            return Response(status_code=404)
+        return FileResponse(found, media_type="application/geo+json")
