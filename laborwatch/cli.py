@@ -361,4 +361,3 @@ def users_unlock(name: str) -> None:
             await runtime.engine.dispose()
 
     click.echo(f"unlocked {name} at {asyncio.run(go())} address(es)")
-
