@@ -235,6 +235,14 @@ async def embedded(sqlite_url: str) -> AsyncIterator[Running]:
 
 
 @pytest.fixture
+async def guarded(sqlite_url: str) -> AsyncIterator[Running]:
+    """The embedded system as deployed: outbound targets on this machine refused (the other
+    fixtures allow them, for their local receivers)."""
+    async with running(make_settings(database_url=sqlite_url, allow_local_targets=False)) as r:
+        yield r
+
+
+@pytest.fixture
 async def on_postgres(pg_url: str) -> AsyncIterator[Running]:
     """The whole system on PostgreSQL with the in-process bus."""
     async with running(make_settings(database_url=pg_url)) as r:

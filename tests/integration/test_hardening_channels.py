@@ -5,7 +5,6 @@ pending, and webhooks go only to http(s) targets that are not this machine."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -55,13 +54,6 @@ LOCAL_TARGETS = [
     "http://0.0.0.0:8000/",
     "http://[fe80::1]/",
 ]
-
-
-@pytest.fixture
-async def guarded(sqlite_url: str) -> AsyncIterator[Running]:
-    """The embedded system as deployed: local targets refused."""
-    async with running(make_settings(database_url=sqlite_url, allow_local_targets=False)) as r:
-        yield r
 
 
 @pytest.mark.parametrize(("channel", "field"), BAD_CHANNELS)

@@ -95,9 +95,9 @@ async def test_a_retried_create_makes_one_subscription_and_shows_the_same_secret
         "partner.example.test/hook",
     ],
 )
-async def test_local_and_non_http_targets_are_refused(embedded: Running, url: str) -> None:
-    r = await embedded.client.post(
-        "/v1/subscriptions", json=BODY | {"url": url}, headers=embedded.auth()
+async def test_local_and_non_http_targets_are_refused(guarded: Running, url: str) -> None:
+    r = await guarded.client.post(
+        "/v1/subscriptions", json=BODY | {"url": url}, headers=guarded.auth()
     )
     problem = assert_problem(r, 422)
     assert problem["errors"][0]["loc"] == ["body", "url"]

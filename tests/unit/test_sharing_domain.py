@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
+from libs.common import targets
 from libs.common.contracts import IncidentUpdated, IncidentWarning
 from services.notifier.sharing import domain
 from services.notifier.sharing.domain import Interest, Shared
@@ -177,12 +178,12 @@ def test_retries_back_off_and_go_on_until_the_window_ends() -> None:
     ],
 )
 def test_local_addresses_are_recognised(address: str, local: bool) -> None:
-    assert domain.is_local(address) is local
+    assert targets.is_local(address) is local
 
 
 @pytest.mark.parametrize(
     "url", ["ftp://partner.example/hook", "file:///etc/passwd", "http://", "https://u:p@x.example/"]
 )
 def test_only_http_urls_with_a_host_are_targets(url: str) -> None:
-    with pytest.raises(domain.BadTarget):
-        domain.check_url(url)
+    with pytest.raises(targets.TargetRefused):
+        targets.host_and_port(url)

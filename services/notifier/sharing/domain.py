@@ -8,11 +8,9 @@ caller's personal data nor any free text. A subscription's `Interest` says which
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 import orjson
 
@@ -260,37 +258,3 @@ def next_attempt(
         return None
     delay = dt.timedelta(seconds=min(cap_seconds, base_seconds * 2 ** max(0, attempts - 1)))
     return min(now + delay, give_up_at)
-
-
-class BadTarget(ValueError):
-    """A URL a delivery may not go to."""
-
-
-def check_url(url: str) -> tuple[str, int]:
-    """The host and port of an `http(s)` URL; BadTarget for any other, or one with an
-    address that is local (see `is_local`)."""
-    try:
-        parts = urlsplit(url)
-        parts.hostname  # noqa: B018 - parsed lazily: a bad bracketed address fails here
-    except ValueError as exc:
-        raise BadTarget("the URL cannot be read") from exc
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadTarget("the URL must be http:// or https:// with a host")
-    if parts.username or parts.password:
-        raise BadTarget("the URL must not carry a user name or password")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise BadTarget("the URL's port is not valid") from exc
-    return parts.hostname, port
-
-
-def is_local(address: str) -> bool:
-    """Say whether an address is loopback, link-local or unspecified (IPv4-mapped too)."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback or ip.is_link_local or ip.is_unspecified

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import base64
-import ipaddress
-import socket
 import uuid
 
 from sqlalchemy import delete, select, update
 
+from libs.common import targets
 from libs.common.auth import Principal
 from libs.common.problems import Problem
 from libs.common.queries import one_of
-from services.notifier.sharing import domain
 from services.notifier.sharing.schemas import (
     DeliveryOut,
     SecretRotated,
@@ -20,51 +18,23 @@ from services.notifier.sharing.schemas import (
     SubscriptionIn,
     SubscriptionOut,
 )
-from services.notifier.sharing.sender import resolve
 from services.notifier.sharing.service import Sharing, new_secret
 from services.notifier.sharing.tables import SharedDelivery, Subscription
 
 
 async def check_target(url: str, *, allow_local: bool) -> None:
     """Refuse (422) a URL that is not http(s), or whose host is or resolves to a loopback,
-    link-local or unspecified address (checked again at each delivery)."""
-    try:
-        host, port = domain.check_url(url)
-        literal = _literal_address(host)
-        if not allow_local and literal and domain.is_local(literal):
-            raise domain.BadTarget(_LOCAL)
-        if not allow_local and literal is None and await _resolves_local(host, port):
-            raise domain.BadTarget(_LOCAL)
-    except domain.BadTarget as exc:
-        errors = [{"loc": ["body", "url"], "msg": str(exc)}]
-        raise Problem(422, f"url: {exc}", errors=errors) from exc
-
-
-_LOCAL = (
-    "loopback, link-local and unspecified addresses are refused "
-    "(unless LABORWATCH_ALLOW_LOCAL_TARGETS=true)"
-)
-
-
-async def _resolves_local(host: str, port: int) -> bool:
-    """Say whether a name resolves to a local address now; one that does not resolve here is
-    let through (it is checked at each delivery)."""
-    try:
-        await resolve(host, port, allow_local=False)
-    except domain.BadTarget as exc:
-        return "resolves to" in str(exc)
-    return False
-
-
-def _literal_address(host: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        pass
-    try:  # the other forms inet_aton reads: 2130706433, 0x7f.1, 127.1
-        return socket.inet_ntoa(socket.inet_aton(host))
-    except OSError:
-        return None
+    link-local or unspecified address (checked again at each delivery). A name that does not
+    resolve here is let through: it is checked at each delivery."""
+    problem = targets.target_problem(url, allow_local=allow_local)
+    if problem is None and not allow_local:
+        try:
+            await targets.connect_address(*targets.host_and_port(url), allow_local=False)
+        except targets.TargetRefused as exc:
+            problem = str(exc) if "resolves to" in str(exc) else None
+    if problem is not None:
+        errors = [{"loc": ["body", "url"], "msg": problem}]
+        raise Problem(422, f"url: the URL {problem}", errors=errors)
 
 
 def _check_places(sharing: Sharing, body: SubscriptionIn) -> None:

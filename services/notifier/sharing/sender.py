@@ -8,17 +8,13 @@ resolves elsewhere a moment later cannot slip past. Redirects are not followed.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
-import ipaddress
-import socket
 from collections.abc import Sequence
 
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from services.notifier.sharing.domain import BadTarget, check_url, is_local
+from libs.common.targets import TargetRefused, connect_address, host_and_port
 
 CONTENT_TYPE = "application/cloudevents+json"
 
@@ -36,26 +32,6 @@ def sign(secrets: Sequence[str], msg_id: str, at: dt.datetime, body: str) -> str
     return " ".join(Webhook(secret).sign(msg_id, at, body) for secret in secrets)
 
 
-async def resolve(host: str, port: int, *, allow_local: bool) -> str:
-    """The address to connect to; BadTarget if any address of the host is local."""
-    with contextlib.suppress(ValueError):  # an address already: no lookup to make
-        literal = str(ipaddress.ip_address(host))
-        if not allow_local and is_local(literal):
-            raise BadTarget("the host is a loopback, link-local or unspecified address")
-        return literal
-    loop = asyncio.get_running_loop()
-    try:
-        found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise BadTarget(f"the host does not resolve: {exc.strerror or exc}") from exc
-    addresses = [str(info[4][0]) for info in found]
-    if not addresses:
-        raise BadTarget("the host does not resolve")
-    if not allow_local and any(is_local(a) for a in addresses):
-        raise BadTarget("the host resolves to a loopback, link-local or unspecified address")
-    return addresses[0]
-
-
 class SharingSender:
     """Send shared events over its own HTTP client (short timeouts, no redirects)."""
 
@@ -66,10 +42,10 @@ class SharingSender:
     async def send(self, url: str, *, msg_id: str, body: str, secrets: Sequence[str]) -> int:
         """POST the CloudEvent; return the 2xx status, or raise SendError."""
         try:
-            host, port = check_url(url)
-            address = await resolve(host, port, allow_local=self._allow_local)
-        except BadTarget as exc:
-            raise SendError(str(exc)) from exc
+            host, port = host_and_port(url)
+            address = await connect_address(host, port, allow_local=self._allow_local)
+        except TargetRefused as exc:
+            raise SendError(f"the URL {exc}") from exc
         now = dt.datetime.now(dt.UTC)
         headers = {
             "content-type": CONTENT_TYPE,
