@@ -7,6 +7,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from libs.common.runtime import Runtime, Service, build_app
+from services.cases import app as cases
 from services.grading import app as grading
 from services.intake import app as intake
 from services.notifier import app as notifier
@@ -15,11 +16,12 @@ SERVICES: dict[str, Callable[[Runtime], Service]] = {
     "intake": intake.service,
     "grading": grading.service,
     "notifier": notifier.service,
+    "cases": cases.service,
 }
 
 
 def all_in_one(runtime: Runtime) -> FastAPI:
-    """Intake, grading and notifier in one process, one app."""
+    """Every service in one process, one app."""
     return build_app(runtime, [make(runtime) for make in SERVICES.values()], title="laborwatch")
 
 

@@ -117,6 +117,7 @@ class Incident:
     updated_at: dt.datetime | None = None
     closed_at: dt.datetime | None = None
     drill: bool = False
+    case_id: str | None = None  # its case (处置), once it had a warning level
 
     # ------------------------------------------------------------------------ opening
 

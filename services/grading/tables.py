@@ -72,6 +72,8 @@ incidents = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("closed_at", UTCDateTime()),
     Column("drill", Boolean, nullable=False),
+    # The incident's case (处置), once it had a warning level (services/grading/cases.py).
+    Column("case_id", String(36)),
     # At most one open incident per key: two processes never open two incidents on one
     # enterprise (the loser's transaction fails, and its event, applied again, joins).
     Index(
