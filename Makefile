@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run stack test test-unit faults bench deploy-check lint format migrate clean
+.PHONY: help install run stack test test-unit faults bench deploy-check lint format migrate clean pictures
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ bench: $(STAMP) ## Benchmark both modes with wrk; results printed and kept in va
 
 deploy-check: $(STAMP) ## Check deploy/ (Dockerfile, compose, Kubernetes manifests) offline
 	$(BIN)/python -m pytest -q tests/unit/test_deploy_files.py
+
+pictures: $(STAMP) ## Render the warning-information form to docs/form.png (LibreOffice, pdftoppm)
+	$(BIN)/python -m scripts.pictures_form
 
 lint: $(STAMP) ## Ruff (lint and format check) and mypy --strict
 	$(BIN)/ruff check .

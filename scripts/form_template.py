@@ -73,7 +73,10 @@ def _table(document: Any) -> None:
     table = document.add_table(rows=1 + len(ROWS), cols=2)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    widths = (Cm(5.0), Cm(10.8))
+    widths = (Cm(4.6), Cm(11.2))
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width  # the grid LibreOffice and Word lay out by
     header = (("项目", "内容"),)
     rows = header + tuple((label, f"{{{{ {name} }}}}") for label, name in ROWS)
     for i, (label, value) in enumerate(rows):
