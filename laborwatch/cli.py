@@ -64,7 +64,7 @@ def migrate() -> None:
     help="Upgrade the database before serving.",
 )
 def run(do_migrate: bool) -> None:
-    """Serve intake, grading and notifier in one process."""
+    """Serve every service (intake, grading, notifier, cases) in one process."""
     settings = _settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
     if do_migrate:

