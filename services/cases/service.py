@@ -165,8 +165,11 @@ class Cases:
             self.publish(session, case, step)
             return
         old, new = self.rules(case.jurisdiction, case.level), self.rules(case.jurisdiction, w.level)
+        known = _known(case)
         followed = case.follow(level, old=old, new=new, incident=facts, at=now)
         case.bodies = sorted(set(case.bodies) | {case.responsible_body})
+        if followed is None and _known(case) == known:
+            return  # nothing new (the same warning again, or a level it already follows)
         await self.store.update(session, case, followed)
         if followed is not None:
             self.publish(session, case, followed)
@@ -202,6 +205,11 @@ def incident_facts(incident: IncidentData) -> dict[str, Any]:
             "kind": incident.kind,
         },
     }
+
+
+def _known(case: Case) -> tuple[Any, ...]:
+    """What a warning may change in a case besides its level and body."""
+    return dict(case.dues), list(case.regions), sorted(case.bodies), dict(case.facts)
 
 
 def _iso(at: dt.datetime) -> str:

@@ -8,6 +8,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from sqlalchemy import func, select
+
+from libs.common.bus import Outgoing
+from libs.common.events import CASE, INCIDENT_WARNING
+from libs.common.tables import BusMessage
+from services.cases.tables import steps as steps_table
 from tests.conftest import Running, a_report, assert_problem, eventually, submit
 from tests.integration.casework import (
     CITY,
@@ -198,3 +204,43 @@ async def test_a_retried_step_is_done_once_and_bad_input_is_422(system: Running)
     assert_problem(await system.client.get(url, headers=system.auth("reporter")), 403)
     listed = await system.client.get("/v1/cases", params={"status": "nope"}, headers=system.auth())
     assert_problem(listed, 422)
+
+
+async def test_events_delivered_again_change_nothing(system: Running) -> None:
+    incident_id, case = await red_case(system)
+    url = f"/v1/cases/{case['id']}"
+    group = await responder(system, LEADING_GROUP)
+    assert (await system.client.put(f"{url}/plan", json=PLAN, headers=group)).status_code == 200
+    steps = await _steps_once_in_timeline(system, incident_id, "case_plan_submitted")
+    async with system.runtime.sessionmaker() as session:
+        rows = list(await session.scalars(select(BusMessage).order_by(BusMessage.id)))
+    again = [
+        Outgoing(row.topic, row.key, row.payload)
+        for row in rows
+        if row.topic in (CASE, INCIDENT_WARNING) and incident_id.encode() in row.payload
+    ]
+    assert {m.topic for m in again} == {CASE, INCIDENT_WARNING}
+    await system.runtime.bus.publish(again)
+    sentinel = {"measures_taken": "哨兵：重投之后的第一步"}
+    assert (await system.client.post(f"{url}/progress", json=sentinel, headers=group)).status_code
+    await _steps_once_in_timeline(system, incident_id, "case_progress")
+    await asyncio.sleep(0.5)
+    found = await incident(system, incident_id)
+    kinds = [e["kind"] for e in found["timeline"]]
+    assert kinds[: len(steps)] == steps and kinds.count("case_opened") == 1
+    assert kinds.count("case_plan_submitted") == 1 and found["timeline_intact"]
+    now = (await system.client.get(url, headers=system.auth())).json()
+    assert now["status"] == "awaiting_approval" and len(now["progress"]) == 1
+    async with system.runtime.sessionmaker() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(steps_table).where(steps_table.c.case_id == case["id"])
+        )
+    assert count == 3  # opened, plan, progress
+
+
+async def _steps_once_in_timeline(system: Running, incident_id: str, kind: str) -> list[str]:
+    async def there() -> list[str] | None:
+        kinds = [e["kind"] for e in (await incident(system, incident_id))["timeline"]]
+        return kinds if kind in kinds else None
+
+    return await eventually(there)  # type: ignore[no-any-return]
