@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from libs.common.runtime import Runtime, Service
 from services.grading import api
+from services.grading.cases import case_consumer
 from services.grading.consumers import consumers
 from services.grading.policy import load_policies
 from services.grading.service import SERVICE, Grading
@@ -20,5 +21,8 @@ def service(runtime: Runtime) -> Service:
         clock=runtime.clock,
     )
     return Service(
-        name=SERVICE, outbox=outbox, routers=[api.router(grading)], consumers=consumers(grading)
+        name=SERVICE,
+        outbox=outbox,
+        routers=[api.router(grading)],
+        consumers=[*consumers(grading), case_consumer(grading)],
     )

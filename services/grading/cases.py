@@ -45,9 +45,7 @@ async def on_step(grading: Grading, session: AsyncSession, event: CaseEvent) -> 
         detail["level"] = event.case.level
     entry = Happened(f"case_{event.step}", event.by or CASES, detail, event.summary_zh)
     outcome = Outcome([entry])
-    if incident.case_id != event.case.id:
-        incident.case_id = event.case.id
-        outcome.announce = True
+    incident.case_id = event.case.id  # shown by the API; the published incident has no such field
     if event.step == "closed" and incident.status == IncidentStatus.OPEN:
         closed = incident.close(f"case {event.case.id} closed", grading.clock.now())
         outcome.happened += closed.happened

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.consumer import Consumer, each
 from libs.common.contracts import NotificationEvent, ReportReceived, ReportRevealed
 from libs.common.events import CloudEvent
-from services.grading.cases import case_consumer
 from services.grading.service import Grading, Notice
 
 
@@ -50,7 +49,6 @@ def consumers(grading: Grading) -> list[Consumer]:
             topics=(NotificationEvent.topic,),
             apply=each(on_notification, prepare=prepare_notifications),
         ),
-        case_consumer(grading),
     ]
 
 
