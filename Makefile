@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run stack test test-unit faults bench deploy-check lint format migrate clean pictures
+.PHONY: help install run stack test test-unit faults bench deploy-check lint format migrate clean pictures bench-cases
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ faults: $(STAMP) ## Only the fault tests (also in make test): broker cut, kill -
 bench: $(STAMP) ## Benchmark both modes with wrk; results printed and kept in var/bench/
 	@command -v wrk >/dev/null || { echo "bench needs wrk (Debian: apt-get install wrk)"; exit 1; }
 	$(BIN)/python bench/run.py
+
+bench-cases: $(STAMP) ## Cases: 10,000 open cases, GET /v1/cases and form.docx p50/p99 beside their floors
+	$(BIN)/python bench/cases.py
 
 deploy-check: $(STAMP) ## Check deploy/ (Dockerfile, compose, Kubernetes manifests) offline
 	$(BIN)/python -m pytest -q tests/unit/test_deploy_files.py

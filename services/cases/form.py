@@ -1,19 +1,23 @@
 """The warning-information form as a Word document (预警信息情况表, seed 000's attachment).
 
 The layout is a template the office can open and adjust in Word
-(`services/cases/templates/form.docx`, remade by `python -m scripts.form_template`); this fills
-it with docxtpl. Before filing it is a draft made from the incident's structured fields,
-marked 草稿; no reporter's or caller's personal data is ever in it (the case holds none)."""
+(`services/cases/templates/form.docx`, remade by `python -m scripts.form_template`); this
+fills its `{{ … }}` fields (docxtpl's syntax, compiled once with Jinja). Before filing it is
+a draft made from the incident's structured fields, marked 草稿; no reporter's or caller's
+personal data is ever in it (the case holds none)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
+import zipfile
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import jinja2
 from docxtpl import DocxTemplate
 
 from libs.common.jurisdictions import Jurisdiction
@@ -21,6 +25,7 @@ from services.cases.case import Case
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 TEMPLATE = Path(__file__).with_name("templates") / "form.docx"
+_BODY = "word/document.xml"
 
 # The table's rows, in the seed's order and wording: (label, the context's name).
 ROWS: tuple[tuple[str, str], ...] = (
@@ -53,11 +58,23 @@ COLLECTIVE_ACTION = {"none": "无", "possible": "可能发生", "occurred": "已
 
 def render_form(case: Case, jurisdiction: Jurisdiction) -> bytes:
     """The form of a case as a .docx: the latest filing, or the draft."""
-    template = DocxTemplate(str(TEMPLATE))
-    template.render(context(case, jurisdiction), autoescape=True)
+    body, parts = _compiled(TEMPLATE)
+    document = body.render(context(case, jurisdiction)).encode("utf-8")
     out = io.BytesIO()
-    template.save(out)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as docx:
+        for name, data in parts.items():
+            docx.writestr(name, document if name == _BODY else data)
     return out.getvalue()
+
+
+@functools.cache
+def _compiled(path: Path) -> tuple[jinja2.Template, dict[str, bytes]]:
+    """The template's body, its `{{ … }}` fields made whole again by docxtpl (Word may split
+    a field over several runs) and compiled once, and the package's other parts as they are."""
+    with zipfile.ZipFile(path) as docx:
+        parts = {name: docx.read(name) for name in docx.namelist()}
+    patched = DocxTemplate(str(path)).patch_xml(parts[_BODY].decode("utf-8"))
+    return jinja2.Environment(autoescape=True).from_string(patched), parts
 
 
 def context(case: Case, jurisdiction: Jurisdiction) -> dict[str, Any]:

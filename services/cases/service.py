@@ -141,18 +141,10 @@ class Cases:
         incident, w = warning.incident, warning.warning
         case = await self.store.of_incident(session, incident.id)
         now = self.clock.now()
-        body_id = (
-            w.routed_to.body_id
-            if w.routed_to
-            else incident.routed_to.body_id
-            if (incident.routed_to)
-            else None
-        )
-        if case is None and (w.level is None or body_id is None):
+        routed = w.routed_to or incident.routed_to
+        if case is None and (w.level is None or routed is None):
             return  # no level yet, or lifted before any case: nothing to handle
-        if body_id is None:
-            assert case is not None
-            body_id = case.responsible_body
+        body_id = routed.body_id if routed else case.responsible_body if case else ""
         name = self.body_ref(body_id)["name"]
         level = Level(w.level, w.level_label, w.level_rank, body_id, name, w.due_at)
         facts = incident_facts(incident)

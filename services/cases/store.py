@@ -68,7 +68,8 @@ class Store:
         plain = {name: row[name] for name in _PLAIN}
         return Case(**plain, status=Status(row["status"]), content=content)
 
-    def _row(self, case: Case) -> dict[str, Any]:
+    def row_of(self, case: Case) -> dict[str, Any]:
+        """A case as its row, its content sealed."""
         row = {name: getattr(case, name) for name in _PLAIN}
         row["status"] = case.status.value
         row["content_sealed"] = self.cipher.encrypt(
@@ -91,7 +92,7 @@ class Store:
     async def insert(self, session: AsyncSession, case: Case, step: Step) -> None:
         """A new case, with its first step."""
         case.version = 1
-        await session.execute(insert(cases).values(self._row(case)))
+        await session.execute(insert(cases).values(self.row_of(case)))
         await self._step(session, case, step)
 
     async def update(self, session: AsyncSession, case: Case, step: Step | None) -> None:
@@ -102,7 +103,7 @@ class Store:
         done = await session.execute(
             update(cases)
             .where(cases.c.id == case.id, cases.c.version == read)
-            .values(self._row(case))
+            .values(self.row_of(case))
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(case.id)
