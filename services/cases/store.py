@@ -9,14 +9,15 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.access import ReadScope
-from libs.common.db import list_holds, lock
+from libs.common.db import lock
 from libs.common.pagination import newest_first, next_cursor
 from libs.common.privacy import Cipher
 from libs.common.problems import TYPE_BASE, Problem
+from libs.common.queries import scoped
 from services.cases.case import Case, Step
 from services.cases.domain import Status
 from services.cases.tables import cases, steps
@@ -143,7 +144,13 @@ class Store:
         limit: int,
     ) -> tuple[list[Case], str | None]:
         """A page of the cases a scope reads, newest first, and the next cursor."""
-        query = _scoped(select(cases), scope)
+        query = scoped(
+            select(cases),
+            scope,
+            jurisdiction=cases.c.jurisdiction,
+            regions=cases.c.regions,
+            bodies=cases.c.bodies,
+        )
         for name, column in (
             ("jurisdiction", cases.c.jurisdiction),
             ("status", cases.c.status),
@@ -167,18 +174,3 @@ def _cursor(rows: list[Mapping[str, Any]], limit: int) -> str | None:
 
     at: Any = cases.c.opened_at
     return next_cursor([_Last(r) for r in rows], limit, at)
-
-
-def _scoped(query: Select[Any], scope: ReadScope) -> Select[Any]:
-    """Narrow a query of cases to what a read scope reads (as for incidents)."""
-    if scope.everything:
-        return query
-    if scope.jurisdiction is not None:
-        query = query.where(cases.c.jurisdiction == scope.jurisdiction)
-    sent = list_holds(cases.c.bodies, scope.body_id) if scope.body_id else None
-    in_region = list_holds(cases.c.regions, scope.region) if scope.region else None
-    if sent is not None and in_region is not None:
-        return query.where(or_(in_region, sent))
-    if sent is not None:
-        return query.where(sent)
-    return query.where(in_region) if in_region is not None else query

@@ -13,6 +13,7 @@ DIRECTOR = "changchun.director"
 CITY = "changchun.city_government"
 INSPECTION = "changchun.member.labor_inspection"
 ZHUSHAN = "xuanen.zhushan.tripartite"
+JIAOYUAN = "xuanen.jiaoyuan.tripartite"
 COUNTY = "xuanen.county.tripartite"
 # Drill scale: Xuan'en level1 (6 h) lasts 1 s.
 LEVEL1_IN_1S = 21600

@@ -15,6 +15,7 @@ from services.notifier.tables import Notification
 from tests.conftest import Running, assert_problem, eventually, make_settings, running, submit
 from tests.integration.casework import (
     COUNTY,
+    JIAOYUAN,
     LEVEL1_IN_1S,
     ZHUSHAN,
     a_form,
@@ -178,3 +179,30 @@ async def filed_late(drill: Running) -> None:
 
     n = await eventually(late)
     assert n["late"] is True and n["acknowledgement"]["via"] == "form"
+
+
+async def test_who_reads_a_case_follows_the_access_rule(system: Running) -> None:
+    incident_id = await incident_id_of(system, await submit(system, xuanen_report()))
+    case = await case_of(system, incident_id, "xuanen")
+    url = f"/v1/cases/{case['id']}"
+    township, other = await responder(system, ZHUSHAN), await responder(system, JIAOYUAN)
+    assert (await system.client.get(url, headers=township)).status_code == 200
+    assert_problem(await system.client.get(url, headers=other), 403)
+    assert_problem(await system.client.get(f"{url}/form.docx", headers=other), 403)
+
+    async def ids(headers: dict[str, str], **params: str) -> set[str]:
+        got = await system.client.get(
+            "/v1/cases", params=params | {"limit": "500"}, headers=headers
+        )
+        assert got.status_code == 200, got.text
+        return {c["id"] for c in got.json()["items"]}
+
+    assert case["id"] in await ids(township) and case["id"] not in await ids(other)
+    assert case["id"] in await ids(system.auth("analyst_xuanen"), status="open")
+    assert case["id"] not in await ids(system.auth("analyst"))
+    forbidden = await system.client.get(
+        "/v1/cases", params={"jurisdiction": "xuanen"}, headers=system.auth("analyst")
+    )
+    assert_problem(forbidden, 403)
+    assert case["id"] in await ids(system.auth(), body_id=ZHUSHAN, level="level1")
+    assert case["id"] not in await ids(system.auth(), body_id=COUNTY)
