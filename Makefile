@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run stack test test-unit faults bench deploy-check lint format migrate clean pictures screenshots
+.PHONY: help install run stack test test-unit faults bench deploy-check lint format migrate clean pictures screenshots bench-cases
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -54,10 +54,14 @@ bench: $(STAMP) ## Benchmark both modes with wrk; results printed and kept in va
 	@command -v wrk >/dev/null || { echo "bench needs wrk (Debian: apt-get install wrk)"; exit 1; }
 	$(BIN)/python bench/run.py
 
+bench-cases: $(STAMP) ## Cases: 10,000 open cases, GET /v1/cases and form.docx p50/p99 beside their floors
+	$(BIN)/python bench/cases.py
+
 deploy-check: $(STAMP) ## Check deploy/ (Dockerfile, compose, Kubernetes manifests) offline
 	$(BIN)/python -m pytest -q tests/unit/test_deploy_files.py
 
-pictures: $(STAMP) ## Render the documents to PDF (LibreOffice) and keep a PNG of each in docs/
+pictures: $(STAMP) ## Render the form and a briefing to PDF (LibreOffice) and keep a PNG of each in docs/
+	$(BIN)/python -m scripts.pictures_form
 	$(BIN)/python -m scripts.pictures_briefing
 
 lint: $(STAMP) ## Ruff (lint and format check) and mypy --strict

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from libs.common.runtime import Runtime, Service, build_app
 from services.console import app as console
+from services.cases import app as cases
 from services.grading import app as grading
 from services.insight import app as insight
 from services.intake import app as intake
@@ -18,6 +19,7 @@ SERVICES: dict[str, Callable[[Runtime], Service]] = {
     "intake": intake.service,
     "grading": grading.service,
     "notifier": notifier.service,
+    "cases": cases.service,
     "monitoring": monitoring.service,
     "insight": insight.service,
     "console": console.service,

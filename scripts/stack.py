@@ -32,7 +32,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 LABORWATCH = str(Path(sys.executable).with_name("laborwatch"))
-SERVICES = ("intake", "grading", "notifier", "monitoring", "insight", "console")
+SERVICES = ("intake", "grading", "notifier", "cases", "monitoring", "insight", "console")
 
 
 @dataclass
@@ -166,7 +166,8 @@ def stack(
                     stderr=subprocess.STDOUT,
                     env=env | {"LABORWATCH_PORT": str(port)},
                 )
-        for name, process in processes.items():
+        for name in ports:
+            process = processes[name]
             wait_until(
                 lambda name=name, process=process: _up_or_fail(process, running.url(name), name),
                 f"{name} ready",
@@ -215,14 +216,15 @@ def main() -> None:
         print(
             f"""
   laborwatch stack is up (logs in var/stack/):
-    intake    {running.url("intake")}/docs
-    grading   {running.url("grading")}/docs
-    notifier  {running.url("notifier")}/docs
+    console    {running.url("console")}/console/
+    intake     {running.url("intake")}/docs
+    grading    {running.url("grading")}/docs
+    notifier   {running.url("notifier")}/docs
+    cases      {running.url("cases")}/docs
     monitoring {running.url("monitoring")}/docs
-    insight   {running.url("insight")}/docs
-    console   {running.url("console")}/console/
-    database  {running.database_url}
-    broker    {running.bootstrap}
+    insight    {running.url("insight")}/docs
+    database   {running.database_url}
+    broker     {running.bootstrap}
   admin key (new for this start): {running.admin_key}
   console users: laborwatch users create --name NAME --role ROLE (with these settings)
   Ctrl-C stops it.

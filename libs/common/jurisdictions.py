@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from libs.common.casepolicy import CasePolicy
+
 BUILT_IN_DIR = Path(__file__).with_name("jurisdictions")
 
 _ID = r"^[a-z][a-z0-9_]*$"
@@ -73,6 +75,7 @@ class Jurisdiction(BaseModel):
     # The monitoring section (thresholds of monitored enterprises' figures): the monitoring
     # service's to validate, as the policy is grading's.
     monitoring: dict[str, Any] | None = None
+    cases: CasePolicy = CasePolicy()
 
     @model_validator(mode="after")
     def _consistent(self) -> Jurisdiction:
@@ -89,6 +92,7 @@ class Jurisdiction(BaseModel):
                 raise ValueError(f"body {body.id} has unknown parent {body.parent}")
             if body.region is not None and body.region not in region_ids:
                 raise ValueError(f"body {body.id} has unknown region {body.region}")
+        _check_cases(self.cases, body_ids, [level.id for level in self.policy.levels])
         return self
 
     @cached_property
@@ -100,6 +104,15 @@ class Jurisdiction(BaseModel):
     def bodies_by_id(self) -> Mapping[str, Body]:
         """The jurisdiction's bodies by id."""
         return {b.id: b for b in self.bodies}
+
+
+def _check_cases(cases: CasePolicy, body_ids: list[str], level_ids: list[str]) -> None:
+    for where, body in cases.bodies():
+        if body not in body_ids:
+            raise ValueError(f"{where}: unknown body {body}")
+    for rule in cases.levels:
+        if rule.level not in level_ids:
+            raise ValueError(f"cases.levels: {rule.level!r} is not a level of the policy")
 
 
 class RegistryError(ValueError):

@@ -4,9 +4,13 @@ not an empty list to return."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import Select, or_
 
+from libs.common.access import ReadScope
+from libs.common.db import list_holds
 from libs.common.jurisdictions import Registry
 
 
@@ -38,3 +42,21 @@ def known_places(registry: Registry, *, jurisdiction: str | None, region: str | 
 def known_body(registry: Registry, body_id: str | None) -> None:
     """A body must be one of the registry's."""
     one_of("body_id", body_id, {b.id for j in registry for b in j.bodies})
+
+
+def scoped(
+    query: Select[Any], scope: ReadScope, *, jurisdiction: Any, regions: Any, bodies: Any
+) -> Select[Any]:
+    """Narrow a query to what a read scope reads (libs.common.access), for items that lie in
+    a jurisdiction and regions and were sent to bodies (JSON lists of ids)."""
+    if scope.everything:
+        return query
+    if scope.jurisdiction is not None:
+        query = query.where(jurisdiction == scope.jurisdiction)
+    sent = list_holds(bodies, scope.body_id) if scope.body_id else None
+    in_region = list_holds(regions, scope.region) if scope.region else None
+    if sent is not None and in_region is not None:
+        return query.where(or_(in_region, sent))
+    if sent is not None:
+        return query.where(sent)
+    return query.where(in_region) if in_region is not None else query

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from libs.common.runtime import Runtime, Service
 from services.grading import api
+from services.grading.cases import case_consumer
 from services.grading.consumers import consumers
 from services.grading.policy import load_policies
 from services.grading.reviews import review_consumer
@@ -24,5 +25,5 @@ def service(runtime: Runtime) -> Service:
         name=SERVICE,
         outbox=outbox,
         routers=[api.router(grading)],
-        consumers=[*consumers(grading), review_consumer(grading)],
+        consumers=[*consumers(grading), review_consumer(grading), case_consumer(grading)],
     )

@@ -119,6 +119,7 @@ class Incident:
     drill: bool = False
     timeline_head: str | None = None  # the anchor of its timeline (services/grading/audit.py)
     timeline_entries: int = 0
+    case_id: str | None = None  # its case (处置), once it had a warning level
 
     # ------------------------------------------------------------------------ opening
 

@@ -83,6 +83,7 @@ class IncidentOut(BaseModel):
     closed_at: LocalTime | None
     bodies: list[str] = Field(description="every body sent a notification of it")
     drill: bool
+    case_id: str | None = Field(default=None, description="its case (处置); null before")
 
 
 class TimelineOut(BaseModel):

@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from typing import cast as typed
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.access import ReadScope
 from libs.common.db import insert_at_commit, insert_now, list_holds, lock
 from libs.common.pagination import newest_first, next_cursor
+from libs.common.queries import scoped
 from services.grading.audit import GENESIS, seal
 from services.grading.domain import Figures
 from services.grading.incident import Incident, Outcome
@@ -322,7 +323,13 @@ class Store:
 
         `filters`: jurisdiction, level, status, kind (equal), region and category (an
         incident touching the region, of the category; a cluster's are its members')."""
-        query = _scoped(select(Incident), scope)
+        query = scoped(
+            select(Incident),
+            scope,
+            jurisdiction=incidents.c.jurisdiction,
+            regions=incidents.c.regions,
+            bodies=incidents.c.bodies,
+        )
         for name in ("jurisdiction", "level", "status", "kind"):
             if filters.get(name) is not None:
                 query = query.where(incidents.c[name] == filters[name])
@@ -333,18 +340,3 @@ class Store:
         query = newest_first(query, at, typed(Any, incidents.c.id), cursor=cursor, limit=limit)
         rows = list(await session.scalars(query))
         return rows[:limit], next_cursor(rows, limit, at)
-
-
-def _scoped(query: Select[Any], scope: ReadScope) -> Select[Any]:
-    """Narrow a query of incidents to what a read scope reads (libs.common.access)."""
-    if scope.everything:
-        return query
-    if scope.jurisdiction is not None:
-        query = query.where(incidents.c.jurisdiction == scope.jurisdiction)
-    sent = list_holds(incidents.c.bodies, scope.body_id) if scope.body_id else None
-    in_region = list_holds(incidents.c.regions, scope.region) if scope.region else None
-    if sent is not None and in_region is not None:
-        return query.where(or_(in_region, sent))
-    if sent is not None:
-        return query.where(sent)
-    return query.where(in_region) if in_region is not None else query

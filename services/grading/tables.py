@@ -76,6 +76,8 @@ incidents = Table(
     # there are, so that deleting the newest entries shows as well as editing any.
     Column("timeline_head", String(64)),
     Column("timeline_entries", Integer, nullable=False, server_default="0"),
+    # The incident's case (处置), once it had a warning level (services/grading/cases.py).
+    Column("case_id", String(36)),
     # At most one open incident per key: two processes never open two incidents on one
     # enterprise (the loser's transaction fails, and its event, applied again, joins).
     Index(

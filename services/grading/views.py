@@ -79,6 +79,7 @@ class Views:
             "closed_at": incident.closed_at,
             "bodies": incident.bodies,
             "drill": incident.drill,
+            "case_id": incident.case_id,
         }
 
     def incident_data(self, incident: Incident, report_ids: list[str]) -> IncidentData:

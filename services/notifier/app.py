@@ -10,6 +10,7 @@ import httpx
 
 from libs.common.runtime import Runtime, Service
 from services.notifier import api
+from services.notifier.cases import case_consumer
 from services.notifier.channels import (
     EmailSender,
     LoggingSmsGateway,
@@ -78,7 +79,11 @@ def service(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -> Servi
         name=SERVICE,
         outbox=notifier.outbox,
         routers=[api.router(notifier), *sharing.routers],
-        consumers=[*consumers(notifier), *sharing.consumers],
+        consumers=[
+            *consumers(notifier),
+            *sharing.consumers,
+            case_consumer(notifier, public_url=runtime.settings.effective_public_url),
+        ],
         workers=[
             deadline_clock(notifier, poll_seconds=poll),
             delivery_queue(notifier, poll_seconds=poll),

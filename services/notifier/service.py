@@ -75,7 +75,11 @@ class Notifier:
         self, n: Notification, *, purpose: Purpose, delivery_id: int, link: str | None
     ) -> Message:
         """A delivery's message: Chinese texts for people, the notification for machines."""
-        message = self.wording.message(n, purpose=purpose, delivery_id=delivery_id, link=link)
+        from services.notifier.cases import case_message  # a case's message (cases.py)
+
+        message = case_message(n, delivery_id) or self.wording.message(
+            n, purpose=purpose, delivery_id=delivery_id, link=link
+        )
         message.payload.update(
             type=NotificationEvent.type_,
             purpose=purpose.value,

@@ -46,6 +46,23 @@ CHANGCHUN_BODIES = {
     "changchun.leading_group_office",
     "changchun.director",
     "changchun.city_government",
+    # 成员单位 (seed 002 三)
+    *(
+        f"changchun.member.{unit}"
+        for unit in (
+            "policy_research",
+            "regulations",
+            "hr_market",
+            "labor_relations",
+            "mediation_arbitration",
+            "pension_insurance",
+            "work_injury_insurance",
+            "petitions",
+            "labor_inspection",
+            "statistics_center",
+            "arbitration_court",
+        )
+    ),
 }
 
 THIRD = """\
