@@ -7,8 +7,8 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from libs.common.runtime import Runtime, Service, build_app
-from services.console import app as console
 from services.cases import app as cases
+from services.console import app as console
 from services.grading import app as grading
 from services.insight import app as insight
 from services.intake import app as intake
