@@ -41,7 +41,7 @@ KUSTOMIZATION = K8S / "kustomization.yaml"
 SECRET_EXAMPLE = K8S / "secret.example.yaml"
 
 KUBERNETES_VERSION = "1.30"
-SERVICES = ("intake", "grading", "notifier")
+SERVICES = ("intake", "grading", "notifier", "cases", "monitoring", "insight", "console")
 IMAGE = "laborwatch:1.0.0"
 NAMESPACE = "laborwatch"
 APP_PORT = 8000
@@ -398,7 +398,7 @@ def test_the_compose_schema_does_reject_an_unknown_key() -> None:
 
 
 @pytest.mark.parametrize(
-    ("service", "host_port"), [("intake", 8001), ("grading", 8002), ("notifier", 8003)]
+    ("service", "host_port"), [(name, 8001 + i) for i, name in enumerate(SERVICES)]
 )
 def test_each_compose_service_serves_itself_after_the_migration(
     service: str, host_port: int
