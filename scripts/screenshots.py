@@ -3,7 +3,8 @@ docs/console/*.png (1366×768, and the dashboard on a phone).
 
 A fresh embedded system on a free port, a few reports of Changchun posted to the API, then
 the staff's day: the dashboard, the list, an incident, the to-do list, the assessment, a
-case (处置) and its form (情况表), the admin page. The tests never write into the tree; this script does, on purpose.
+case (处置) and its form (情况表), the admin page. The tests never write into the tree; this
+script does, on purpose.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ async def _shoot(page: Page, name: str, *, full: bool = True) -> None:
     print(f"wrote docs/console/{name}.png")
 
 
-async def _day(system: System, incidents: list[str]) -> None:
+async def _day(system: System, incidents: list[str], case_id: str) -> None:
     async with async_playwright() as playwright:
         browser = await launch(playwright)
         context = await browser.new_context(viewport=LAPTOP, locale="zh-CN", device_scale_factor=1)
@@ -114,7 +115,7 @@ async def _day(system: System, incidents: list[str]) -> None:
         await page.goto(f"{system.url}/console/admin?body=changchun.leading_group_office")
         await _shoot(page, "admin")
         await context.close()
-        await _cases(browser, system, incidents[0])
+        await _cases(browser, system, case_id)
         phone = await browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True)
         page = await phone.new_page()
         await sign_in(page, system, "analyst")
@@ -123,13 +124,13 @@ async def _day(system: System, incidents: list[str]) -> None:
         await browser.close()
 
 
-async def _cases(browser: Browser, system: System, incident_id: str) -> None:
-    """处置 and 情况表: the red warning's plan awaits the director (报局长审定)."""
+def _red_case(system: System, incident_id: str) -> str:
+    """The red warning's case, its plan submitted and a progress entry recorded."""
     deadline = time.monotonic() + 30
     while not (case_id := system.api(f"/v1/incidents/{incident_id}")["case_id"]):
         if time.monotonic() > deadline:
             raise RuntimeError("the red warning got no case within 30 s")
-        await asyncio.sleep(0.3)
+        time.sleep(0.3)
     headers = {"Authorization": f"Bearer {system.admin_key}"}
     for method, step, body in (
         ("PUT", "plan", PLAN),
@@ -139,6 +140,11 @@ async def _cases(browser: Browser, system: System, incident_id: str) -> None:
             method, f"{system.url}/v1/cases/{case_id}/{step}", json=body, headers=headers
         )
         r.raise_for_status()
+    return str(case_id)
+
+
+async def _cases(browser: Browser, system: System, case_id: str) -> None:
+    """处置 and 情况表: the red warning's plan awaits the director (报局长审定)."""
     context = await browser.new_context(viewport=LAPTOP, locale="zh-CN")
     page = await context.new_page()
     await sign_in(page, system, "director")
@@ -171,7 +177,7 @@ def main() -> None:
                     json={"note": "已约谈企业负责人，正在核实裁员名单"},
                     headers={"Authorization": f"Bearer {system.admin_key}"},
                 )
-            asyncio.run(_day(system, incidents))
+            asyncio.run(_day(system, incidents, _red_case(system, incidents[0])))
         finally:
             system.stop()
 

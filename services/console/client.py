@@ -110,10 +110,6 @@ class Api:
         """POST a JSON body."""
         return await self.call("POST", path, json=body)
 
-    async def put(self, path: str, body: Any) -> Any:
-        """PUT a JSON body."""
-        return await self.call("PUT", path, json=body)
-
     async def download(self, path: str) -> httpx.Response:
         """GET a file (its bytes and headers), or raise ApiError with its problem."""
         response = await self._http.get(self._url(path), headers=self._headers)

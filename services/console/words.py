@@ -123,7 +123,8 @@ FIELDS |= {
     "filer": "填报人",
 }
 
-# The API's validation errors, by their type, in Chinese (others are shown as they came).
+# The API's validation errors, by their type, in Chinese (others, such as a rule's own
+# value_error, are shown as the API said them).
 ERRORS = {
     "missing": "必须填写",
     "string_too_short": "不能为空",
@@ -131,5 +132,4 @@ ERRORS = {
     "string_too_long": "内容过长",
     "string_pattern_mismatch": "格式不正确",
     "literal_error": "请从选项中选择",
-    "value_error": "取值无效",
 }

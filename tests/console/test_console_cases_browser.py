@@ -108,7 +108,9 @@ async def _plan_by_the_leading_group(browser: Browser, system: System, case_id: 
         plan = page.locator("form[action$='/steps/plan']")
         await expect(plan.get_by_label("负责人")).to_have_value("王五")
         await plan.get_by_label("预案概要").fill("成立应急处置小组，约谈企业负责人，督促清偿欠薪")
-        await plan.get_by_label("处置措施（每行一条）").fill("约谈企业法定代表人\n劳动保障监察立案调查\n")
+        await plan.get_by_label("处置措施（每行一条）").fill(
+            "约谈企业法定代表人\n劳动保障监察立案调查\n"
+        )
         await plan.get_by_label("预警处置单位").select_option(label="劳动保障监察支队")
         await plan.get_by_label("联系电话").fill("0431-88776655")
         await plan.get_by_role("button", name="提交处置预案").click()
@@ -156,7 +158,8 @@ async def _form_filed_and_downloaded(
 async def _approved_by_the_director(browser: Browser, system: System, case_id: str) -> None:
     ctx, page = await _as(browser, system, "director")
     try:
-        await page.get_by_role("link", name="处置").click()
+        nav = page.get_by_role("navigation", name="主导航")
+        await nav.get_by_role("link", name="处置", exact=True).click()
         await _no_serious_violation(page)
         row = page.get_by_role("row").filter(has_text=NAME)
         await expect(row).to_contain_text("待局长审定")
@@ -196,9 +199,7 @@ async def _progress_report_and_close(browser: Browser, system: System, case_id: 
         await ctx.close()
 
 
-async def test_a_user_who_may_not_act_sees_no_step_forms(
-    browser: Browser, system: System
-) -> None:
+async def test_a_user_who_may_not_act_sees_no_step_forms(browser: Browser, system: System) -> None:
     name = "长春恒通物流有限公司"
     case_id = await _red_case(system, name)
     # The open case offers its steps to the leading group...

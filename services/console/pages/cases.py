@@ -177,7 +177,9 @@ async def _names(api: Api, items: list[dict[str, Any]]) -> dict[str, str]:
 
     async def name(incident_id: str) -> tuple[str, str]:
         try:
-            return incident_id, str((await api.get(f"/v1/incidents/{incident_id}"))["enterprise"]["name"])
+            return incident_id, str(
+                (await api.get(f"/v1/incidents/{incident_id}"))["enterprise"]["name"]
+            )
         except ApiError:
             return incident_id, ""
 
