@@ -65,14 +65,12 @@ def router(console: Console) -> APIRouter:
     return api_router
 
 
-async def _show(
-    console: Console, request: Request, template: str, case_id: str, status: int = 200, **ctx: Any
-) -> Response:
-    """A case's page (or its 情况表), with a failed step's errors when there are some."""
+async def _show(console: Console, request: Request, template: str, case_id: str) -> Response:
+    """A case's page, or its 情况表."""
     signed = await console.signed(request, "cases")
     if isinstance(signed, Response):
         return signed
-    return await _render(console, request, signed, template, case_id, status, **ctx)
+    return await _render(console, request, signed, template, case_id)
 
 
 async def _render(
@@ -84,6 +82,7 @@ async def _render(
     status: int = 200,
     **ctx: Any,
 ) -> Response:
+    """Render a case's page; `ctx` carries a failed step's form and errors."""
     try:
         view = await _case_view(console, console.api(request, signed), signed, case_id)
     except ApiError as problem:
