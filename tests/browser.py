@@ -45,6 +45,7 @@ STAFF: dict[str, tuple[str, str | None, str | None]] = {
     "admin": ("admin", None, None),
     "office": ("responder", None, "changchun.leading_group_office"),
     "group": ("responder", None, "changchun.leading_group"),
+    "director": ("responder", None, "changchun.director"),
     "analyst": ("analyst", "changchun", None),
     "reporter": ("reporter", None, None),
     "locked": ("analyst", "changchun", None),

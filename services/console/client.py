@@ -110,6 +110,13 @@ class Api:
         """POST a JSON body."""
         return await self.call("POST", path, json=body)
 
+    async def download(self, path: str) -> httpx.Response:
+        """GET a file (its bytes and headers), or raise ApiError with its problem."""
+        response = await self._http.get(self._url(path), headers=self._headers)
+        if response.status_code >= 400:
+            raise ApiError(status=response.status_code, detail=response.reason_phrase, errors=[])
+        return response
+
     async def every(self, path: str, *, pages: int = 20, **params: Any) -> AsyncIterator[Any]:
         """Each item of a paged list, following next_cursor (at most `pages` pages)."""
         cursor: str | None = None

@@ -210,10 +210,13 @@ def field_errors(error: ApiError) -> dict[str, str]:
     """An API 422's errors by the form field they concern, in Chinese."""
     found: dict[str, str] = {}
     for item in error.errors:
-        loc = [str(p) for p in item.get("loc", item.get("location", [])) if p != "body"]
+        # A list's item (["body", "measures", 0]) is shown by its list's field.
+        where = item.get("loc", item.get("location", []))
+        loc = [str(p) for p in where if p != "body" and not isinstance(p, int)]
         name = loc[-1] if loc else str(item.get("field", ""))
         label = words.FIELDS.get(name, name)
-        found[name] = f"{label}：{item.get('msg') or item.get('message') or '取值无效'}"
+        said = words.ERRORS.get(str(item.get("type", "")))
+        found[name] = f"{label}：{said or item.get('msg') or item.get('message') or '取值无效'}"
     return found
 
 

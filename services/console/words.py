@@ -83,3 +83,53 @@ FIELDS = {
     "decision": "评估结论",
     "note": "说明",
 }
+
+# 处置 (seed 002 四(三)) and the warning-information form (seed 000's attachment).
+CASE_STATUS = {
+    "open": "待制定处置预案",
+    "awaiting_approval": "待局长审定",
+    "responding": "处置中",
+    "closed": "已办结",
+}
+
+APPROVAL = {"approved": "同意", "returned": "退回修改"}
+
+STAGES = {"before": "事前预警情况", "during": "事中处置预案", "after": "事后处置结果"}
+
+RESOLUTIONS = {"resolved": "已化解", "no_risk": "经核实无风险", "transferred": "已移交其他部门"}
+
+FIELDS |= {
+    "summary": "预案概要",
+    "measures": "处置措施",
+    "handling_unit": "预警处置单位",
+    "lead": "负责人",
+    "phone": "联系电话",
+    "measures_taken": "已采取措施",
+    "effect": "成效",
+    "situation": "当前事态",
+    "next_steps": "下一步工作",
+    "stage": "报告阶段",
+    "content": "报告内容",
+    "resolution": "办结方式",
+    "outcome": "处置结果",
+    "reporting_unit": "报告单位",
+    "warning_info": "预警信息（时间、地点、起因、诉求和规模）",
+    "cause_analysis": "原因分析",
+    "situation_trend": "当前事态状况及发展趋势预测",
+    "measures_effect": "已采取措施及成效",
+    "next_plan": "下一步工作方案",
+    "enterprise_info": "企业相关资料信息",
+    "responsible_person": "负责人",
+    "filer": "填报人",
+}
+
+# The API's validation errors, by their type, in Chinese (others, such as a rule's own
+# value_error, are shown as the API said them).
+ERRORS = {
+    "missing": "必须填写",
+    "string_too_short": "不能为空",
+    "too_short": "至少填写一项",
+    "string_too_long": "内容过长",
+    "string_pattern_mismatch": "格式不正确",
+    "literal_error": "请从选项中选择",
+}
