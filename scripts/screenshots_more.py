@@ -24,14 +24,11 @@ def _code(n: int) -> str:
     return first + credit_code_check_char(first)
 
 
-def _call(system: System, method: str, path: str, **kwargs: Any) -> Any:
-    r = httpx.request(
-        method,
-        f"{system.url}{path}",
-        headers={"Authorization": f"Bearer {system.admin_key}"},
-        timeout=30,
-        **kwargs,
-    )
+def _call(system: System, method: str, path: str, kind: str | None = None, **kwargs: Any) -> Any:
+    headers = {"Authorization": f"Bearer {system.admin_key}"}
+    if kind:
+        headers["Content-Type"] = kind
+    r = httpx.request(method, f"{system.url}{path}", headers=headers, timeout=30, **kwargs)
     assert r.status_code < 300, r.text
     return r.json() if r.content else None
 
@@ -59,7 +56,7 @@ def prepare(system: System) -> str:
         "POST",
         "/v1/monitoring/observations",
         content="\n".join(rows).encode(),
-        headers={"Content-Type": "text/csv", "Authorization": f"Bearer {system.admin_key}"},
+        kind="text/csv",
     )
     _call(
         system,
@@ -114,7 +111,7 @@ async def shoot(system: System, shoot_page: Shoot, enterprise: str) -> None:
         await page.get_by_label("推送地址（https 网址）").fill("https://xfj.example.gov.cn/hook")
         await page.get_by_role("button", name="创建订阅").click()
         await shoot_page(page, "subscriptions")
-        await page.goto(f"{system.url}/console/monitoring/upload")
+        await page.goto(f"{system.url}/console/observations")
         await page.get_by_label("月度数据文件").set_input_files(
             {
                 "name": "十一月.csv",

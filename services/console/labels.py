@@ -27,11 +27,11 @@ INDICATORS = {
     "headcount": "用工人数",
     "wages_due_yuan": "应发工资（元）",
     "wages_paid_yuan": "实发工资（元）",
-    "unpaid_wages": "欠发工资",
+    "wages_unpaid": "欠发工资",
+    "wages_paid": "实发工资",
     "social_insurance_arrears_months": "社保欠缴月数",
     "layoffs": "裁员人数",
     "disputes": "劳动争议件数",
-    "headcount_drop": "用工人数下降",
     "observation": "月度数据",
 }
 

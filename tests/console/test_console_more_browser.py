@@ -255,7 +255,7 @@ async def test_a_reporter_and_a_township_responder_see_none_of_these_pages(
     await expect(nav.get_by_role("link", name="待办")).to_be_visible()
     await expect(nav.get_by_role("link", name="统计与简报")).to_have_count(0)
     await expect(nav.get_by_role("link", name="定点监测")).to_have_count(0)
-    for path in (*NEW_PAGES, "/console/monitoring/upload"):
+    for path in (*NEW_PAGES, "/console/observations"):
         response = await page.goto(f"{system.url}{path}")
         assert response is not None and response.status == 403, path
 
@@ -275,7 +275,7 @@ async def test_the_new_pages_have_no_serious_accessibility_violation(
         found = {"subscription": await axe_violations(page)}
         for path in (
             *NEW_PAGES,
-            "/console/monitoring/upload",
+            "/console/observations",
             f"/console/monitoring/enterprises/{code(1)}",
         ):
             await page.goto(f"{system.url}{path}")

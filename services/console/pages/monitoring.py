@@ -21,6 +21,7 @@ READERS = frozenset({"analyst", "responder", "admin"})
 SENDERS = frozenset({"reporter", "admin"})
 KEEPERS = frozenset({"analyst", "admin"})
 HREF = "/console/monitoring"
+UPLOAD = "/console/observations"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 10 * 1024 * 1024
 SPARKS = (
@@ -50,7 +51,7 @@ def router(console: Console) -> APIRouter:
     """The monitoring pages' routes."""
     may = labels.figures_reader(console.runtime.registry)
     console.add_page(NavEntry("monitoring", "定点监测", HREF, READERS, 70, may))
-    console.add_page(NavEntry("monitoring-upload", "监测数据报送", HREF + "/upload", SENDERS, 71))
+    console.add_page(NavEntry("monitoring-upload", "监测数据报送", UPLOAD, SENDERS, 71))
     api_router = APIRouter(include_in_schema=False)
 
     async def register(
@@ -167,14 +168,14 @@ def _enterprise_route(api_router: APIRouter, console: Console) -> None:
 def _upload_routes(api_router: APIRouter, console: Console) -> None:
     page = "monitoring-upload"
 
-    @api_router.get(HREF + "/upload")
+    @api_router.get(UPLOAD)
     async def upload_page(request: Request) -> Response:
         signed = await console.signed(request, page)
         if isinstance(signed, Response):
             return signed
         return console.render(request, "upload.html", signed, zh=labels, rows=[], result=None)
 
-    @api_router.post(HREF + "/upload")
+    @api_router.post(UPLOAD)
     async def upload(request: Request) -> Response:
         signed = await console.signed(request, page)
         if isinstance(signed, Response):

@@ -45,7 +45,7 @@
     return {
       animation: false,
       tooltip: { trigger: "axis" },
-      grid: { left: 40, right: 8, top: 8, bottom: 20 },
+      grid: { left: 4, right: 8, top: 8, bottom: 4, containLabel: true },
       xAxis: { type: "category", data: d.periods, axisLabel: { fontSize: 10 } },
       yAxis: { type: "value", axisLabel: { fontSize: 10 } },
       series: [{ name: d.name, type: "line", data: d.values, symbolSize: 4, itemStyle: { color: "#1565c0" } }]
