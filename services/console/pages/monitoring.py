@@ -5,6 +5,7 @@ admins)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,7 +21,9 @@ from services.console.web import Console, NavEntry, same_origin
 READERS = frozenset({"analyst", "responder", "admin"})
 SENDERS = frozenset({"reporter", "admin"})
 KEEPERS = frozenset({"analyst", "admin"})
+Render = Callable[..., Awaitable[Response]]
 HREF = "/console/monitoring"
+HREF_API = "/v1/monitoring/enterprises"
 UPLOAD = "/console/observations"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 10 * 1024 * 1024
@@ -47,12 +50,8 @@ def sparks(observations: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     return drawn
 
 
-def router(console: Console) -> APIRouter:
-    """The monitoring pages' routes."""
-    may = labels.figures_reader(console.runtime.registry)
-    console.add_page(NavEntry("monitoring", "定点监测", HREF, READERS, 70, may))
-    console.add_page(NavEntry("monitoring-upload", "监测数据报送", UPLOAD, SENDERS, 71))
-    api_router = APIRouter(include_in_schema=False)
+def _register_page(console: Console) -> Render:
+    """The register page: the enterprises, the alerts and, for keepers, the form."""
 
     async def register(
         request: Request, signed: Signed, status: int = 200, **extra: Any
@@ -77,6 +76,18 @@ def router(console: Console) -> APIRouter:
             zh=labels,
             **values,
         )
+
+    return register
+
+
+def router(console: Console) -> APIRouter:
+    """The monitoring pages' routes."""
+    may = labels.figures_reader(console.runtime.registry)
+    console.add_page(NavEntry("monitoring", "定点监测", HREF, READERS, 70, may))
+    console.add_page(NavEntry("monitoring-upload", "监测数据报送", UPLOAD, SENDERS, 71))
+    api_router = APIRouter(include_in_schema=False)
+
+    register = _register_page(console)
 
     @api_router.get(HREF)
     async def monitoring(request: Request) -> Response:
@@ -111,8 +122,6 @@ def router(console: Console) -> APIRouter:
     _upload_routes(api_router, console)
     return api_router
 
-
-HREF_API = "/v1/monitoring/enterprises"
 
 
 async def _put(api: Api, form: dict[str, str]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +20,7 @@ from services.console.web import SHANGHAI, Console, NavEntry
 
 READERS = frozenset({"analyst", "responder", "admin"})
 PAGE = "statistics"
+Render = Callable[..., Awaitable[Response]]
 HREF = "/console/statistics"
 
 
@@ -106,24 +108,7 @@ def router(console: Console) -> APIRouter:
             return signed
         return await page(request, signed)
 
-    @api_router.get(HREF + "/briefings/{jurisdiction}/{period}.{kind}")
-    async def download(request: Request, jurisdiction: str, period: str, kind: str) -> Response:
-        signed = await console.signed(request, PAGE)
-        if isinstance(signed, Response):
-            return signed
-        if kind not in ("docx", "xlsx"):
-            return Response(status_code=404)
-        path = f"/v1/briefings/{quote(jurisdiction)}/{quote(period)}.{kind}"
-        try:
-            got = await console.api(request, signed).download(path)
-        except ApiError as error:
-            return await page(request, signed, status=error.status, error=labels.problem_zh(error))
-        name = quote(f"{console.jurisdiction_name(jurisdiction)}-{labels.period_zh(period)}.{kind}")
-        return Response(
-            got.content,
-            media_type=got.headers.get("content-type"),
-            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"},
-        )
+    _download_route(api_router, console, page)
 
     @api_router.post(HREF + "/{action}")
     async def act(request: Request, action: str) -> Response:
@@ -185,3 +170,26 @@ def review_of(form: dict[str, str]) -> dict[str, Any]:
         "conclusions": form.get("conclusions", ""),
         "measures": form.get("measures", ""),
     }
+
+
+def _download_route(api_router: APIRouter, console: Console, page: Render) -> None:
+    """A briefing streamed through the console, fetched as the signed-in user."""
+
+    @api_router.get(HREF + "/briefings/{jurisdiction}/{period}.{kind}")
+    async def download(request: Request, jurisdiction: str, period: str, kind: str) -> Response:
+        signed = await console.signed(request, PAGE)
+        if isinstance(signed, Response):
+            return signed
+        if kind not in ("docx", "xlsx"):
+            return Response(status_code=404)
+        path = f"/v1/briefings/{quote(jurisdiction)}/{quote(period)}.{kind}"
+        try:
+            got = await console.api(request, signed).download(path)
+        except ApiError as error:
+            return await page(request, signed, status=error.status, error=labels.problem_zh(error))
+        name = quote(f"{console.jurisdiction_name(jurisdiction)}-{labels.period_zh(period)}.{kind}")
+        return Response(
+            got.content,
+            media_type=got.headers.get("content-type"),
+            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"},
+        )

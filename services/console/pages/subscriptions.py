@@ -71,14 +71,12 @@ def router(console: Console) -> APIRouter:
 
     @api_router.post(HREF + "/{action}")
     async def act(request: Request, action: str) -> Response:
-        signed = await console.signed(request, PAGE)
-        if isinstance(signed, Response):
-            return signed
-        events = [str(v) for v in (await request.form()).getlist("events")]
         got = await console.form(request, PAGE)
         if isinstance(got, Response):
             return got
-        _, form = got
+        signed, form = got
+        # The form's checkboxes: every value of `events` (the form's dict keeps only one).
+        events = [str(v) for v in (await request.form()).getlist("events")]
         chosen = form.get("id") or None
         try:
             said = await _do(console.api(request, signed), action, form, events)
