@@ -123,7 +123,6 @@ def router(console: Console) -> APIRouter:
     return api_router
 
 
-
 async def _put(api: Api, form: dict[str, str]) -> str:
     code = form.get("credit_code", "").strip().upper()
     headcount = form.get("headcount", "").strip()
