@@ -21,6 +21,7 @@ from playwright.async_api import Browser, Page, async_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts import screenshots_more  # noqa: E402
 from tests.browser import LAPTOP, PHONE, System, launch, sign_in, start_system  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 
@@ -178,6 +179,8 @@ def main() -> None:
                     headers={"Authorization": f"Bearer {system.admin_key}"},
                 )
             asyncio.run(_day(system, incidents, _red_case(system, incidents[0])))
+            enterprise = screenshots_more.prepare(system)
+            asyncio.run(screenshots_more.shoot(system, _shoot, enterprise))
         finally:
             system.stop()
 

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from libs.common.runtime import Runtime, Service
-from services.console.pages import admin, auth, cases, dashboard, incidents, todo
+from services.console.pages import (
+    admin,
+    auth,
+    cases,
+    dashboard,
+    incidents,
+    monitoring,
+    statistics,
+    subscriptions,
+    todo,
+)
 from services.console.web import Console
 
 SERVICE = "console"
 
 # One module per area; cases, insight and monitoring add theirs here (and their nav entry).
-PAGES = (auth, dashboard, incidents, todo, cases, admin)
+PAGES = (auth, dashboard, incidents, todo, cases, statistics, monitoring, subscriptions, admin)
 
 
 def service(runtime: Runtime) -> Service:

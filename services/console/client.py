@@ -72,6 +72,19 @@ class ApiError(Exception):
     errors: list[dict[str, Any]]
 
 
+def _problem(response: httpx.Response) -> ApiError:
+    """The ApiError of a problem answer."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    return ApiError(
+        status=response.status_code,
+        detail=str(body.get("detail") or response.reason_phrase),
+        errors=list(body.get("errors") or []),
+    )
+
+
 class Api:
     """The /v1 API for one user during one request."""
 
@@ -84,21 +97,15 @@ class Api:
         base = self._urls.of(service_of(path))
         return f"{base}{path}" if base else f"http://console.internal{path}"
 
-    async def call(self, method: str, path: str, **kwargs: Any) -> Any:
+    async def call(
+        self, method: str, path: str, extra_headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> Any:
         """Call the API; return its JSON, or raise ApiError with its problem."""
         response = await self._http.request(
-            method, self._url(path), headers=self._headers, **kwargs
+            method, self._url(path), headers={**self._headers, **(extra_headers or {})}, **kwargs
         )
         if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-            raise ApiError(
-                status=response.status_code,
-                detail=str(body.get("detail") or response.reason_phrase),
-                errors=list(body.get("errors") or []),
-            )
+            raise _problem(response)
         return response.json() if response.content else None
 
     async def get(self, path: str, **params: Any) -> Any:
@@ -110,11 +117,25 @@ class Api:
         """POST a JSON body."""
         return await self.call("POST", path, json=body)
 
+    async def put(self, path: str, body: Any) -> Any:
+        """PUT a JSON body."""
+        return await self.call("PUT", path, json=body)
+
+    async def delete(self, path: str) -> Any:
+        """DELETE a path."""
+        return await self.call("DELETE", path)
+
+    async def send(self, path: str, content: bytes, content_type: str) -> Any:
+        """POST a file's bytes as they are (a CSV or a workbook)."""
+        return await self.call(
+            "POST", path, content=content, extra_headers={"Content-Type": content_type}
+        )
+
     async def download(self, path: str) -> httpx.Response:
-        """GET a file (its bytes and headers), or raise ApiError with its problem."""
+        """GET a file (a .docx or .xlsx): the whole answer, or ApiError with its problem."""
         response = await self._http.get(self._url(path), headers=self._headers)
         if response.status_code >= 400:
-            raise ApiError(status=response.status_code, detail=response.reason_phrase, errors=[])
+            raise _problem(response)
         return response
 
     async def every(self, path: str, *, pages: int = 20, **params: Any) -> AsyncIterator[Any]:

@@ -37,6 +37,12 @@ class NavEntry:
     href: str
     roles: frozenset[str]
     order: int
+    # A finer rule than the role, where the page needs one (e.g. no region-bound responder).
+    may: Callable[[StaffUser], bool] | None = None
+
+    def allows(self, user: StaffUser) -> bool:
+        """Say whether the user sees the page."""
+        return user.role in self.roles and (self.may is None or self.may(user))
 
 
 def local_time(value: str | dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -129,9 +135,9 @@ class Console:
         self.nav.append(entry)
         self.nav.sort(key=lambda e: e.order)
 
-    def pages_for(self, role: str) -> list[NavEntry]:
-        """The pages a role sees."""
-        return [e for e in self.nav if role in e.roles]
+    def pages_for(self, user: StaffUser) -> list[NavEntry]:
+        """The pages a user sees."""
+        return [e for e in self.nav if e.allows(user)]
 
     def api(self, request: Request, signed: Signed) -> Api:
         """The /v1 API as the signed-in user."""
@@ -154,7 +160,7 @@ class Console:
             signed=signed,
             user=signed.user if signed else None,
             csrf=signed.csrf if signed else ctx.pop("csrf", ""),
-            nav=self.pages_for(signed.user.role) if signed else [],
+            nav=self.pages_for(signed.user) if signed else [],
             drill=self.runtime.settings.drill,
             **ctx,
         )
@@ -167,15 +173,15 @@ class Console:
             return RedirectResponse(f"{LOGIN}?next={request.url.path}", status_code=303)
         if found.user.must_change and request.url.path != "/console/password":
             return RedirectResponse("/console/password", status_code=303)
-        if page is not None and found.user.role not in self._roles(page):
+        if page is not None and not self._allows(page, found.user):
             return self.render(request, "forbidden.html", found, status=403)
         return found
 
-    def _roles(self, page: str) -> frozenset[str]:
+    def _allows(self, page: str, user: StaffUser) -> bool:
         for entry in self.nav:
             if entry.key == page:
-                return entry.roles
-        return frozenset({"admin"})
+                return entry.allows(user)
+        return user.role == "admin"
 
     async def form(
         self, request: Request, page: str | None = None
