@@ -96,7 +96,7 @@ async def connect_address(host: str, port: int, *, allow_local: bool) -> str:
         return str(literal)
     try:
         found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a label IDNA cannot encode
         raise TargetRefused(f"its host {host} cannot be resolved") from exc
     addresses = [str(info[4][0]) for info in found]
     if not addresses:

@@ -128,7 +128,9 @@ times = st.builds(
     st.integers(min_value=-14 * 60, max_value=14 * 60),
 )
 texts = st.text(max_size=40) | st.sampled_from(EDGE_TEXT)
-numbers = st.integers(min_value=-(10**20), max_value=10**20) | st.floats(allow_nan=False)
+numbers = st.integers(min_value=-(10**20), max_value=10**20) | st.floats(
+    allow_nan=False, allow_infinity=False
+)
 amounts = numbers | st.sampled_from(["1200000.00", "-1", "1e400", "0.001", "NaN", "", "１２"])
 json_values = st.recursive(
     st.none() | st.booleans() | numbers | texts,

@@ -44,9 +44,25 @@ def _verify(lw: Running) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+async def settled(lw: Running, incident_id: str) -> None:
+    """Wait until nothing more is appended to an incident's timeline (the notifier's and the
+    case's entries arrive after the incident's own), so that the entry deleted below is the
+    newest for good."""
+    count, quiet_since = -1, asyncio.get_running_loop().time()
+    while asyncio.get_running_loop().time() - quiet_since < 1.0:
+        async with lw.runtime.sessionmaker() as session:
+            now = await session.scalar(
+                select(func.count()).where(TimelineEntry.incident_id == incident_id)
+            )
+        if now != count:
+            count, quiet_since = now or 0, asyncio.get_running_loop().time()
+        await asyncio.sleep(0.1)
+
+
 async def test_deleting_the_newest_timeline_entry_shows(lw: Running) -> None:
     incident = await incident_of(lw, await submit(lw, a_report()))
     assert incident["timeline_intact"] is True
+    await settled(lw, incident["id"])
     assert (await verify(lw))[0] == 0
 
     async with lw.runtime.sessionmaker.begin() as session:

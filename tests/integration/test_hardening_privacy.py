@@ -232,6 +232,7 @@ async def test_an_acknowledgement_note_is_masked_where_it_is_shown(embedded: Run
 
     async def in_timeline() -> list[str]:
         got = await system.client.get(f"/v1/incidents/{incident_id}", headers=system.auth())
-        return [e["note"] for e in got.json()["timeline"] if e["note"]]
+        timeline = got.json()["timeline"]
+        return [e["note"] for e in timeline if e["kind"] == "notification_acknowledged"]
 
     assert await eventually(in_timeline) == ["已联系，工人代表电话0431-****6666"]

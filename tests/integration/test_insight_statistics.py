@@ -10,7 +10,7 @@ import pytest
 
 from services.insight.rebuild import rebuild
 from tests.conftest import Running, assert_problem, eventually, make_settings, running
-from tests.integration.insight_mix import Mix, expected, put_mix
+from tests.integration.insight_mix import Mix, expected, put_mix, quiet
 
 
 @pytest.fixture(params=["embedded", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -48,6 +48,7 @@ async def settled(system: Running, mix: Mix) -> dict[str, Any]:
 async def test_every_figure_of_a_known_mix_and_rebuilt_equals_live(system: Running) -> None:
     mix = await put_mix(system)
     live = await settled(system, mix)
+    await quiet(system, mix)
     replayed = await rebuild(system.runtime, idle_seconds=1.0)
     assert replayed >= 4 + 7 + 4  # reports, notifications and cases at least
     assert await statistics(system, mix) == live

@@ -109,11 +109,18 @@ async def test_each_subscription_gets_only_what_it_asked_for(
     await publish(system, alert(), subject="alert")
     (call,) = await arrived(partner, "/alerts")
     assert call.event["type"] == "laborwatch.shared.monitoring.alert.v1"
+    # Intake files the alert as a report, graded like any other: its warning is shared too,
+    # the alert itself only where it was named.
+    third = (await arrived(partner, "/all", 3))[2].event["data"]
     await asyncio.sleep(0.5)  # what should not come has had its chance
-    assert len(partner.at("/all")) == 2  # never the alert: it did not name monitoring.alert
+    assert {c.event["type"] for c in partner.at("/all")} == {
+        "laborwatch.shared.incident.warning.v1"
+    }
+    assert len(partner.at("/all")) == 3
     for path in ("/xuanen", "/closings"):
         assert partner.at(path) == []
-    for path in ("/red", "/nanguan", "/layoff", "/alerts"):
+    assert len(partner.at("/red")) == (2 if third["level"] == "red" else 1)
+    for path in ("/nanguan", "/layoff", "/alerts"):
         assert len(partner.at(path)) == 1
 
 

@@ -1,5 +1,6 @@
 """Sharing over the real Kafka-protocol broker and PostgreSQL: a warning graded from a report
-and a monitoring alert published on its topic both reach the partner, signed, once each."""
+and a monitoring alert published on its topic (and the warning of the report intake files for
+it) reach the partner, signed, once each."""
 
 from __future__ import annotations
 
@@ -35,16 +36,19 @@ async def test_warnings_and_alerts_reach_a_partner_over_kafka(
         await submit(system, a_report())
         alert_id = await publish(system, alert(), subject="alert")
 
-        async def both() -> bool:
-            return len(partner.at("/hook")) >= 2
+        # The report's warning, the alert, and the warning of the report intake files for
+        # the alert (graded like any other).
+        async def all_three() -> bool:
+            return len(partner.at("/hook")) >= 3
 
-        await eventually(both, timeout=60)
+        await eventually(all_three, timeout=60)
         calls = partner.at("/hook")
         types = sorted(c.verify(secret)["type"] for c in calls)
         assert types == [
+            "laborwatch.shared.incident.warning.v1",
             "laborwatch.shared.incident.warning.v1",
             "laborwatch.shared.monitoring.alert.v1",
         ]
         assert alert_id in {c.headers["webhook-id"] for c in calls}
         await asyncio.sleep(1)
-        assert len(partner.at("/hook")) == 2  # once each
+        assert len(partner.at("/hook")) == 3  # once each
