@@ -129,10 +129,12 @@ def embedded(port: int = 8010) -> Iterator[dict[str, Any]]:
 
 @contextlib.contextmanager
 def three_processes() -> Iterator[dict[str, Any]]:
-    """The stack: PostgreSQL, the broker, three `laborwatch serve` processes."""
+    """The stack: PostgreSQL, the broker, three `laborwatch serve` processes (the pipeline
+    alone, as every earlier run on docs/benchmarks.md measured it; the stack's other services
+    have benchmarks of their own)."""
     with stack_mod.stack(
         database="laborwatch_bench",
-        base_port=8011,
+        ports={"intake": 8011, "grading": 8012, "notifier": 8013},
         kafka_port=9093,
         fresh=True,
         extra_env={"LABORWATCH_LOG_LEVEL": "WARNING"},
