@@ -35,7 +35,7 @@ install: $(STAMP) $(VENDOR)/.copied ## Make .venv and install laborwatch with it
 run: $(STAMP) $(VENDOR)/.copied ## Serve the whole system on http://127.0.0.1:8000 (SQLite + in-process bus)
 	$(BIN)/laborwatch run
 
-stack: $(STAMP) ## Production mode here: PostgreSQL + Kafka-protocol broker + 3 service processes
+stack: $(STAMP) ## Production mode here: PostgreSQL + Kafka-protocol broker + a process per service and the console
 	$(BIN)/python scripts/stack.py
 
 migrate: $(STAMP) ## Upgrade the database named by LABORWATCH_DATABASE_URL
