@@ -32,6 +32,7 @@ from libs.common.tables import IdempotentRequest
 
 _KEY_HEADER = Header(
     alias="Idempotency-Key",
+    min_length=1,  # an empty header is no key: 422, not a key shared by every empty retry
     max_length=255,
     description="Makes a retry safe: the same key and body get the first answer again",
 )

@@ -242,6 +242,24 @@ async def test_a_manual_redelivery_sends_the_event_again_with_its_id(
     assert r.status_code == 404
 
 
+async def test_a_redelivery_asked_while_the_first_call_is_out_is_not_lost(
+    db: str, partner: Receiver
+) -> None:
+    # One call in flight per subscription: the redelivery waits for the first call, whose
+    # answer ("delivered") must not then undo it.
+    partner.delay["/slow"] = 1.5
+    async with serve(sharing_settings(db, sharing_per_subscription=1)) as system:
+        sub_id, _ = await subscribe(system, partner.url("/slow"))
+        await submit(system, red())
+        (first,) = await arrived(partner, "/slow")
+        url = f"/v1/subscriptions/{sub_id}/deliveries/{first.headers['webhook-id']}/redeliver"
+        r = await system.client.post(url, headers=system.auth())
+        assert r.status_code == 202, r.text
+        partner.delay.clear()
+        _, again = await arrived(partner, "/slow", 2)
+        assert again.headers["webhook-id"] == first.headers["webhook-id"]
+
+
 async def test_a_subscription_failing_for_its_whole_window_is_paused_then_resumed(
     db: str, partner: Receiver
 ) -> None:

@@ -79,6 +79,19 @@ async def test_a_retried_create_makes_one_subscription_and_shows_the_same_secret
     assert len(r.json()["items"]) == 1
 
 
+async def test_an_empty_idempotency_key_is_refused_naming_the_header(embedded: Running) -> None:
+    # Found by the fuzzer: an empty key was taken for a key, and its retry had nothing to
+    # answer with (500).
+    for _ in range(2):
+        r = await embedded.client.post(
+            "/v1/subscriptions", json=BODY, headers=embedded.auth() | {"Idempotency-Key": ""}
+        )
+        problem = assert_problem(r, 422)
+        assert problem["errors"][0]["loc"] == ["header", "Idempotency-Key"]
+    listed = await embedded.client.get("/v1/subscriptions", headers=embedded.auth())
+    assert listed.json()["items"] == []
+
+
 @pytest.mark.parametrize(
     "url",
     [

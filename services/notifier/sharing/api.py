@@ -65,7 +65,7 @@ def _subscriptions(api: APIRouter, sharing: Sharing) -> None:
         responses=problem_responses(401, 403, 409, 422),
     )
     async def create(body: SubscriptionIn, principal: Admin, idem: Idem) -> JSONResponse:
-        key = f"{principal.key_id}:{idem.key}" if idem.key else None
+        key = f"{principal.key_id}:{idem.key}" if idem.key is not None else None
 
         async def call() -> SubscriptionCreated:
             return await operations.create(sharing, body, principal=principal, request_key=key)

@@ -40,6 +40,9 @@ class Job:
     event_id: str
     attempts: int
     give_up_at: dt.datetime
+    # The lease's end, as the claim wrote it: an outcome is recorded only on the attempt it
+    # belongs to, so a manual redelivery made while the call was out is not overwritten.
+    leased_until: dt.datetime
     url: str
     secrets: list[str]
     body: str
@@ -115,6 +118,7 @@ class Dispatcher:
                 event_id=d.event_id,
                 attempts=d.attempts,
                 give_up_at=d.give_up_at,
+                leased_until=d.next_attempt_at,
                 url=subs[d.subscription_id].url,
                 secrets=sharing.signing_secrets(subs[d.subscription_id], now=now),
                 body=bodies[d.event_id],
@@ -205,13 +209,17 @@ async def record_delivered(
 ) -> None:
     """Record deliveries that succeeded: a statement per status code and one for their
     subscriptions, however many there were."""
-    by_code: dict[int | None, list[int]] = {}
+    by_code: dict[tuple[int | None, dt.datetime], list[int]] = {}
     for job, outcome in done:
-        by_code.setdefault(outcome.status_code, []).append(job.delivery_id)
-    for code, ids in by_code.items():
+        by_code.setdefault((outcome.status_code, job.leased_until), []).append(job.delivery_id)
+    for (code, leased_until), ids in by_code.items():
         await session.execute(
             update(SharedDelivery)
-            .where(SharedDelivery.id.in_(ids), SharedDelivery.status == "pending")
+            .where(
+                SharedDelivery.id.in_(ids),
+                SharedDelivery.status == "pending",
+                SharedDelivery.next_attempt_at == leased_until,
+            )
             .values(status="delivered", delivered_at=now, last_status_code=code, last_error=None)
         )
     await session.execute(
@@ -227,7 +235,9 @@ async def record_failed(
     """Record a failed attempt: tried again later, or failed for good (and the subscription
     paused)."""
     of_delivery = update(SharedDelivery).where(
-        SharedDelivery.id == job.delivery_id, SharedDelivery.status == "pending"
+        SharedDelivery.id == job.delivery_id,
+        SharedDelivery.status == "pending",
+        SharedDelivery.next_attempt_at == job.leased_until,
     )
     of_subscription = update(Subscription).where(Subscription.id == job.subscription_id)
     last = {"last_status_code": outcome.status_code, "last_error": outcome.error}
