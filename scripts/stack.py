@@ -131,6 +131,7 @@ def stack(
         "LABORWATCH_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
         "LABORWATCH_SECRET_KEY": secret_file.read_text().strip(),
         "LABORWATCH_PUBLIC_URL": f"http://127.0.0.1:{ports['notifier']}",
+        "LABORWATCH_CONSOLE_PUBLIC_URL": f"http://127.0.0.1:{ports['console']}",
         # The console reaches each service over HTTP, as any partner would.
         **{
             f"LABORWATCH_{name.upper()}_URL": f"http://127.0.0.1:{port}"

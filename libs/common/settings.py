@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # Where people reach this deployment: one-click acknowledgement links point here.
     # Unset: the served process itself, http://{HOST}:{PORT}.
     public_url: str | None = None
+    # Where people open the console, for the links in messages that lead to a page of it (a
+    # case's form). Unset: PUBLIC_URL, as where one address serves everything.
+    console_public_url: str | None = None
     # Reminders before a reporting deadline, as fractions of the limit (0.5 = half-way).
     reminder_fractions: tuple[float, ...] = (0.5, 0.9)
     deadline_poll_seconds: float = Field(default=0.5, gt=0)
@@ -144,6 +147,11 @@ class Settings(BaseSettings):
     def effective_public_url(self) -> str:
         """PUBLIC_URL, or the address this process serves on."""
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def effective_console_url(self) -> str:
+        """CONSOLE_PUBLIC_URL, or PUBLIC_URL's."""
+        return self.console_public_url or self.effective_public_url
 
     @property
     def drill(self) -> bool:

@@ -82,7 +82,11 @@ def service(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -> Servi
         consumers=[
             *consumers(notifier),
             *sharing.consumers,
-            case_consumer(notifier, public_url=runtime.settings.effective_public_url),
+            case_consumer(
+                notifier,
+                public_url=runtime.settings.effective_public_url,
+                console_url=runtime.settings.effective_console_url,
+            ),
         ],
         workers=[
             deadline_clock(notifier, poll_seconds=poll),

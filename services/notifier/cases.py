@@ -32,8 +32,9 @@ from services.notifier.tables import Notification as Row
 _STAGE_ZH = {"before": "事前预警情况", "during": "事中处置预案", "after": "事后处置结果"}
 
 
-def case_consumer(notifier: Notifier, *, public_url: str) -> Consumer:
-    """The notifier's consumer of case events."""
+def case_consumer(notifier: Notifier, *, public_url: str, console_url: str) -> Consumer:
+    """The notifier's consumer of case events. A filed form's message links the case's page in
+    the console (for people, who sign in there) and the form through the API (for machines)."""
 
     async def on_case(session: AsyncSession, event: CloudEvent) -> None:
         if event.type != CaseEvent.type_:
@@ -44,7 +45,9 @@ def case_consumer(notifier: Notifier, *, public_url: str) -> Consumer:
         elif step.step == "government_report":
             await tell_government(notifier, session, event.id, step)
         elif step.step == "form_filed":
-            await form_filed(notifier, session, event.id, step, public_url=public_url)
+            await form_filed(
+                notifier, session, event.id, step, public_url=public_url, console_url=console_url
+            )
 
     return Consumer(name="notifier.cases", topics=(CaseEvent.topic,), apply=each(on_case))
 
@@ -88,6 +91,7 @@ async def form_filed(
     event: CaseEvent,
     *,
     public_url: str,
+    console_url: str,
 ) -> None:
     """The form was filed: it acknowledges the responsible body's notification at its level,
     and goes to the bodies the policy names."""
@@ -105,11 +109,12 @@ async def form_filed(
         if n is not None:
             await _acknowledge(notifier, session, n, at=form.filed_at, by=form.filed_by)
     link = f"{public_url.rstrip('/')}/v1/cases/{case.id}/form.docx"
+    page = f"{console_url.rstrip('/')}/console/cases/{case.id}"
     subject = f"{form.level_label or ''}预警信息情况表（{form.reporting_unit}）"
     text = (
         f"{form.reporting_unit}报送{_title(case)}预警信息情况表，"
         f"填报时间{_local(form.filed_at)}{'（迟报）' if form.on_time is False else ''}。"
-        f"情况表（Word 文档）：{link}"
+        f"请登录系统查看情况表并下载 Word 文档：{page}"
     )
     for to in form.send_to:
         await _send(
@@ -120,7 +125,7 @@ async def form_filed(
             case,
             subject=subject,
             text=text,
-            extra={"form_url": link},
+            extra={"form_url": link, "case_page": page},
         )
 
 
