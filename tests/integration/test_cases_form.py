@@ -139,8 +139,9 @@ async def _the_county_got_the_form(system: Running, incident_id: str, case_id: s
     assert form.summary["case_message"]["form_url"].endswith(f"/v1/cases/{case_id}/form.docx")
     assert "预警信息情况表" in form.summary["case_message"]["text"]
     # People open the case's page in the console (they sign in there); the text links it.
-    page = form.summary["case_message"]["case_page"]
-    assert page.endswith(f"/console/cases/{case_id}") and page in form.summary["case_message"]["text"]
+    message = form.summary["case_message"]
+    assert message["case_page"].endswith(f"/console/cases/{case_id}")
+    assert message["case_page"] in message["text"]
 
 
 async def _both_filings_in_the_timeline(system: Running, incident_id: str) -> None:
