@@ -2,10 +2,13 @@
 acceptance to its warning's delivery to the responsible body's webhook, without subscriptions
 and with 20 of them, one of which times out on every call.
 
-    python bench/sharing.py [--rate 10] [--seconds 20] [--subscriptions 20]
+    python bench/sharing.py [--modes stack,embedded] [--rate 10] [--seconds 20]
+                            [--subscriptions 20] [--repeat 1]
 
-Runs `laborwatch run` (the embedded default) twice on fresh databases, with a local receiver
-standing for the bodies and the partners, and offers the same load to each.
+Each mode runs twice on fresh databases, with a local receiver standing for the bodies and the
+partners, and the same load offered to each: `stack` is intake, grading, the notifier and sharing as
+processes of their own over PostgreSQL and the broker (as `make bench` runs the pipeline);
+`embedded` is `laborwatch run` (SQLite, the in-process bus).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import os
 import shutil
 import signal
@@ -30,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,10 +49,14 @@ _LAG = """
     JOIN grading_incident_reports g ON g.report_id = r.id
     JOIN notifier_notifications n ON n.incident_id = g.incident_id AND n.kind = 'responsible'
     JOIN notifier_deliveries d ON d.notification_id = n.id AND d.status = 'sent'
-    WHERE r.source_ref LIKE ? GROUP BY r.id, r.received_at"""
+    WHERE r.source_ref LIKE {} GROUP BY r.id, r.received_at"""
 
 
 class _Hook(BaseHTTPRequestHandler):
+    # Keep-alive, as a partner's server would answer: a connection per call would cost both
+    # sides a handshake each time, which is the harness's cost, not sharing's.
+    protocol_version = "HTTP/1.1"
+
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length", "0")))
         if self.path == "/dead":
@@ -73,6 +82,27 @@ def receiver() -> Iterator[str]:
 
 
 @contextmanager
+def processes() -> Iterator[dict[str, Any]]:
+    """Intake, grading and the notifier as processes of their own, on a fresh database."""
+    with stack_mod.stack(
+        database="laborwatch_bench_sharing",
+        ports={"intake": 8021, "grading": 8022, "notifier": 8023, "sharing": 8024},
+        kafka_port=9094,
+        fresh=True,
+        extra_env={"LABORWATCH_LOG_LEVEL": "WARNING", "LABORWATCH_ALLOW_LOCAL_TARGETS": "true"},
+        log_dir=ROOT / "var" / "bench" / "sharing",
+    ) as s:
+        dsn = s.database_url.replace("postgresql+asyncpg://", "postgresql://")
+        yield {
+            "intake": s.url("intake"),
+            "notifier": s.url("notifier"),
+            "sharing": s.url("sharing"),
+            "key": s.admin_key,
+            "lags": lambda run: asyncio.run(lags_pg(dsn, run)),
+        }
+
+
+@contextmanager
 def laborwatch(port: int) -> Iterator[dict[str, Any]]:
     """`laborwatch run` on a fresh SQLite file, local webhook targets allowed."""
     workdir = Path(tempfile.mkdtemp(prefix="lw-bench-sharing-"))
@@ -89,11 +119,13 @@ def laborwatch(port: int) -> Iterator[dict[str, Any]]:
         url = f"http://127.0.0.1:{port}"
         stack_mod.wait_until(lambda: stack_mod.ready(url), "laborwatch up")
         key = next(w for w in (workdir / "stdout.txt").read_text().split() if w.startswith("lw_"))
+        sqlite = workdir / "var" / "laborwatch.db"
         yield {
-            "url": url,
+            "intake": url,
+            "notifier": url,
+            "sharing": url,
             "key": key,
-            "sqlite": workdir / "var" / "laborwatch.db",
-            "pid": process.pid,
+            "lags": lambda run: lags(sqlite, run),
         }
     finally:
         process.send_signal(signal.SIGTERM)
@@ -105,7 +137,7 @@ def laborwatch(port: int) -> Iterator[dict[str, Any]]:
 async def configure(server: dict[str, Any], hooks: str, subscriptions: int) -> None:
     """Webhook channels for Changchun's bodies; the partners' subscriptions, one dead."""
     headers = {"Authorization": f"Bearer {server['key']}"}
-    async with httpx.AsyncClient(base_url=server["url"], headers=headers) as client:
+    async with httpx.AsyncClient(base_url=server["notifier"], headers=headers) as client:
         for body in BODIES:
             channels = {"channels": [{"type": "webhook", "target": f"{hooks}/body"}]}
             r = await client.put(f"/v1/bodies/{body}/channels", json=channels)
@@ -113,7 +145,7 @@ async def configure(server: dict[str, Any], hooks: str, subscriptions: int) -> N
         for n in range(subscriptions):
             path = "/dead" if n == 0 else f"/partner/{n}"
             r = await client.post(
-                "/v1/subscriptions",
+                f"{server['sharing']}/v1/subscriptions",
                 json={
                     "name": f"partner {n}",
                     "department": f"部门{n}",
@@ -145,7 +177,7 @@ async def offer(server: dict[str, Any], *, rate: float, seconds: float, run: str
         r = await client.post("/v1/reports", json=body)
         accepted += r.status_code == 202
 
-    async with httpx.AsyncClient(base_url=server["url"], headers=headers, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=server["intake"], headers=headers, timeout=30) as client:
         tasks, start = [], time.monotonic()
         for n in range(int(rate * seconds)):
             await asyncio.sleep(max(0.0, start + n / rate - time.monotonic()))
@@ -157,25 +189,47 @@ async def offer(server: dict[str, Any], *, rate: float, seconds: float, run: str
 def lags(path: Path, run: str) -> list[float]:
     """Seconds from each report's acceptance to its warning's delivery to the body."""
     with sqlite3.connect(path) as conn:
-        rows = conn.execute(_LAG, (f"{run}-%",)).fetchall()
+        rows = conn.execute(_LAG.format("?"), (f"{run}-%",)).fetchall()
     return [
         (dt.datetime.fromisoformat(b) - dt.datetime.fromisoformat(a)).total_seconds()
         for a, b in rows
     ]
 
 
-def measure(hooks: str, *, subscriptions: int, rate: float, seconds: float) -> dict[str, Any]:
-    """One run on a fresh server: the p50 and p99 of reports to bodies."""
-    with laborwatch(8031) as server:
+async def lags_pg(dsn: str, run: str) -> list[float]:
+    """The same, on PostgreSQL."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(_LAG.format("$1"), f"{run}-%")
+    finally:
+        await conn.close()
+    return [(b - a).total_seconds() for a, b in rows]
+
+
+def delivered(server: dict[str, Any], run: str, accepted: int) -> list[float]:
+    """The run's lags, once every accepted report's warning reached its body (or 120 s)."""
+    found: list[float] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(found) < accepted:
+        time.sleep(1)
+        found = server["lags"](run)
+    return found
+
+
+def measure(
+    hooks: str, *, mode: str, subscriptions: int, rate: float, seconds: float
+) -> dict[str, Any]:
+    """One run on a fresh server: the p50 and p99 of reports to bodies, after a few seconds
+    of the same load that warm it up (consumers joined, connections made) and are not counted."""
+    with processes() if mode == "stack" else laborwatch(8031) as server:
         asyncio.run(configure(server, hooks, subscriptions))
+        warm = "warm" + uuid.uuid4().hex[:6]
+        delivered(server, warm, asyncio.run(offer(server, rate=rate, seconds=3, run=warm)))
         run = "share" + uuid.uuid4().hex[:6]
         accepted = asyncio.run(offer(server, rate=rate, seconds=seconds, run=run))
-        found: list[float] = []
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(found) < accepted:
-            time.sleep(1)
-            found = lags(server["sqlite"], run)
+        found = delivered(server, run, accepted)
     return {
+        "mode": mode,
         "subscriptions": subscriptions,
         "accepted": accepted,
         "delivered": len(found),
@@ -184,27 +238,40 @@ def measure(hooks: str, *, subscriptions: int, rate: float, seconds: float) -> d
     }
 
 
+def compare(hooks: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Runs without and with subscriptions, alternately; the ratio of the median p99s (the
+    machine's other load varies from run to run)."""
+    p99s: dict[int, list[float]] = {0: [], args.subscriptions: []}
+    runs = []
+    for _ in range(args.repeat):
+        for n in p99s:
+            run = measure(hooks, mode=mode, subscriptions=n, rate=args.rate, seconds=args.seconds)
+            print(run, flush=True)
+            runs.append(run)
+            if run["p99_s"] is not None:
+                p99s[n].append(run["p99_s"])
+    without, with_ = (statistics.median(v) if v else None for v in p99s.values())
+    ratio = with_ / without if without and with_ else None
+    if ratio is not None:
+        print(f"{mode}: p99 with {args.subscriptions} subscriptions, one dead: {ratio:.2f}x "
+              f"without (target ≤ 1.10)", flush=True)  # fmt: skip
+    return {"mode": mode, "runs": runs, "ratio": ratio}
+
+
 def main() -> None:
-    """Run without and with subscriptions, alternately; print each run and the ratio of the
-    median p99s (the machine's other load varies from run to run)."""
+    """Compare, in each mode asked for; keep the numbers in var/bench/sharing.json."""
     parser = argparse.ArgumentParser()
+    parser.add_argument("--modes", default="stack,embedded")
     parser.add_argument("--rate", type=float, default=10, help="reports per second")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--subscriptions", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=1, help="pairs of runs")
     args = parser.parse_args()
-    p99s: dict[int, list[float]] = {0: [], args.subscriptions: []}
     with receiver() as hooks:
-        for _ in range(args.repeat):
-            for n in p99s:
-                run = measure(hooks, subscriptions=n, rate=args.rate, seconds=args.seconds)
-                print(run, flush=True)
-                if run["p99_s"] is not None:
-                    p99s[n].append(run["p99_s"])
-    without, with_ = (statistics.median(v) if v else None for v in p99s.values())
-    if without and with_:
-        ratio = with_ / without
-        print(f"p99 with {args.subscriptions} subscriptions, one dead: {ratio:.2f}x without")
+        results = [compare(hooks, mode, args) for mode in args.modes.split(",")]
+    out = ROOT / "var" / "bench" / "sharing.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

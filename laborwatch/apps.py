@@ -14,11 +14,13 @@ from services.insight import app as insight
 from services.intake import app as intake
 from services.monitoring import app as monitoring
 from services.notifier import app as notifier
+from services.notifier.sharing import app as sharing
 
 SERVICES: dict[str, Callable[[Runtime], Service]] = {
     "intake": intake.service,
     "grading": grading.service,
     "notifier": notifier.service,
+    "sharing": sharing.service,
     "cases": cases.service,
     "monitoring": monitoring.service,
     "insight": insight.service,

@@ -32,7 +32,16 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 LABORWATCH = str(Path(sys.executable).with_name("laborwatch"))
-SERVICES = ("intake", "grading", "notifier", "cases", "monitoring", "insight", "console")
+SERVICES = (
+    "intake",
+    "grading",
+    "notifier",
+    "cases",
+    "monitoring",
+    "insight",
+    "console",
+    "sharing",
+)
 
 
 @dataclass
@@ -131,7 +140,11 @@ def stack(
         "LABORWATCH_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
         "LABORWATCH_SECRET_KEY": secret_file.read_text().strip(),
         "LABORWATCH_PUBLIC_URL": f"http://127.0.0.1:{ports['notifier']}",
-        "LABORWATCH_CONSOLE_PUBLIC_URL": f"http://127.0.0.1:{ports['console']}",
+        **(
+            {"LABORWATCH_CONSOLE_PUBLIC_URL": f"http://127.0.0.1:{ports['console']}"}
+            if "console" in ports
+            else {}
+        ),
         # The console reaches each service over HTTP, as any partner would.
         **{
             f"LABORWATCH_{name.upper()}_URL": f"http://127.0.0.1:{port}"
@@ -224,6 +237,7 @@ def main() -> None:
     cases      {running.url("cases")}/docs
     monitoring {running.url("monitoring")}/docs
     insight    {running.url("insight")}/docs
+    sharing    {running.url("sharing")}/docs
     database   {running.database_url}
     broker     {running.bootstrap}
   admin key (new for this start): {running.admin_key}

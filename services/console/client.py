@@ -33,7 +33,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/briefings", "insight"),
     ("/v1/reviews", "insight"),
     ("/v1/monitoring", "monitoring"),
-    ("/v1/subscriptions", "notifier"),
+    ("/v1/subscriptions", "sharing"),
 )
 
 
@@ -48,6 +48,7 @@ class ServiceUrls(BaseSettings):
     cases_url: str | None = None
     insight_url: str | None = None
     monitoring_url: str | None = None
+    sharing_url: str | None = None
 
     def of(self, service: str) -> str | None:
         """The base URL of a service, or None (then it is in this process)."""

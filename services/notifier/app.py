@@ -22,7 +22,6 @@ from services.notifier.channels import (
 from services.notifier.consumers import consumers
 from services.notifier.links import AckLinks
 from services.notifier.service import SERVICE, Notifier
-from services.notifier.sharing import parts as sharing_parts
 from services.notifier.workers import deadline_clock, delivery_queue
 
 
@@ -73,15 +72,13 @@ def service(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -> Servi
     _keep_tokens_out_of_access_logs()
     notifier = build_notifier(runtime, http=client)
     poll = runtime.settings.deadline_poll_seconds
-    # Sharing with partner departments: a consumer, worker and HTTP client of its own.
-    sharing = sharing_parts.build(runtime)
+    # Sharing with partner departments is a service of its own (services/notifier/sharing).
     return Service(
         name=SERVICE,
         outbox=notifier.outbox,
-        routers=[api.router(notifier), *sharing.routers],
+        routers=[api.router(notifier)],
         consumers=[
             *consumers(notifier),
-            *sharing.consumers,
             case_consumer(
                 notifier,
                 public_url=runtime.settings.effective_public_url,
@@ -91,9 +88,8 @@ def service(runtime: Runtime, *, http: httpx.AsyncClient | None = None) -> Servi
         workers=[
             deadline_clock(notifier, poll_seconds=poll),
             delivery_queue(notifier, poll_seconds=poll),
-            *sharing.workers,
         ],
-        closers=[*([] if http else [client.aclose]), *sharing.closers],
+        closers=[] if http else [client.aclose],
     )
 
 

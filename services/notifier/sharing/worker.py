@@ -19,7 +19,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.db import claim
@@ -83,7 +83,6 @@ class Dispatcher:
     async def claim(self) -> list[Job]:
         """Lease what is due, per active subscription, up to its free places."""
         sharing, now = self.sharing, self.sharing.clock.now()
-        due = (SharedDelivery.status == "pending", SharedDelivery.next_attempt_at <= now)
         async with sharing.sessionmaker.begin() as session:
             subs = {
                 s.id: s
@@ -91,18 +90,13 @@ class Dispatcher:
                     select(Subscription).where(Subscription.status == "active")
                 )
             }
-            waiting = await session.scalars(
-                select(SharedDelivery.subscription_id)
-                .where(*due, SharedDelivery.subscription_id.in_(list(subs)))
-                .distinct()
+            rooms = {sub_id: sharing.per_subscription - self.busy[sub_id] for sub_id in subs}
+            claimed = await _lease(
+                session,
+                {sub_id: room for sub_id, room in rooms.items() if room > 0},
+                now=now,
+                until=now + sharing.retries.lease,
             )
-            claimed: list[SharedDelivery] = []
-            for sub_id in list(waiting):
-                room = sharing.per_subscription - self.busy[sub_id]
-                if room > 0:
-                    claimed += await _lease(
-                        session, sub_id, room, now=now, until=now + sharing.retries.lease
-                    )
             if not claimed:
                 return []
             found = await session.execute(
@@ -184,19 +178,34 @@ class Dispatcher:
 
 
 async def _lease(
-    session: AsyncSession, subscription_id: str, room: int, *, now: dt.datetime, until: dt.datetime
+    session: AsyncSession, rooms: dict[str, int], *, now: dt.datetime, until: dt.datetime
 ) -> list[SharedDelivery]:
-    """Claim a subscription's next due deliveries, as many as it has room for, until `until`."""
-    query = (
-        select(SharedDelivery)
-        .where(
-            SharedDelivery.subscription_id == subscription_id,
-            SharedDelivery.status == "pending",
-            SharedDelivery.next_attempt_at <= now,
-        )
-        .order_by(SharedDelivery.next_attempt_at, SharedDelivery.id)
-        .limit(room)
+    """Claim, in one statement, each subscription's next due deliveries, as many as it has
+    room for (`rooms`), until `until`."""
+    if not rooms:
+        return []
+    due = (
+        SharedDelivery.subscription_id.in_(list(rooms)),
+        SharedDelivery.status == "pending",
+        SharedDelivery.next_attempt_at <= now,
     )
+    order = (SharedDelivery.next_attempt_at, SharedDelivery.id)
+    ranked = (
+        select(
+            SharedDelivery.id,
+            SharedDelivery.subscription_id,
+            func.row_number()
+            .over(partition_by=SharedDelivery.subscription_id, order_by=order)
+            .label("rank"),
+        )
+        .where(*due)
+        .subquery()
+    )
+    wanted = select(ranked.c.id).where(
+        ranked.c.rank <= case(rooms, value=ranked.c.subscription_id, else_=0)
+    )
+    # Locked on the table itself (a window cannot be): a row another replica holds is skipped.
+    query = select(SharedDelivery).where(SharedDelivery.id.in_(wanted), *due[1:]).order_by(*order)
     found = list((await session.execute(claim(query, session))).scalars())
     for d in found:
         d.next_attempt_at = until
