@@ -6,6 +6,7 @@ when it was queued: a retry after an acknowledgement sends no stale "please ackn
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 
@@ -23,8 +24,9 @@ log = logging.getLogger(__name__)
 SECRET_CONTEXT = "notifier_channels.secret"  # noqa: S105 - an AEAD context, not a secret
 
 
-async def deliver_due(notifier: Notifier, *, limit: int = 50) -> int:
-    """Send the deliveries whose time has come; retry failures with backoff."""
+async def claim_due(notifier: Notifier, *, limit: int) -> list[Delivery]:
+    """Lease up to `limit` deliveries whose time has come (no one else takes them while they
+    are sent) and count the attempt."""
     now = notifier.clock.now()
     lease = now + dt.timedelta(seconds=60)
     async with notifier.sessionmaker.begin() as session:
@@ -35,17 +37,40 @@ async def deliver_due(notifier: Notifier, *, limit: int = 50) -> int:
             .limit(limit)
         )
         claimed = list((await session.execute(claim(query, session))).scalars())
-        for delivery in claimed:  # the lease: no one else takes it while we send
+        for delivery in claimed:
             delivery.next_attempt_at = lease
             delivery.attempts += 1
-    for delivery in claimed:
-        try:
-            await deliver(notifier, delivery.id)
-        except Exception as exc:  # whatever it is, it stops no other delivery
-            log.exception("delivery failed unexpectedly", extra={"delivery_id": delivery.id})
-            DELIVERY_FAILURES.labels(delivery.channel).inc()
-            await failed(notifier, delivery, f"unexpected error: {type(exc).__name__}", now)
+    return claimed
+
+
+async def attempt(notifier: Notifier, delivery: Delivery) -> None:
+    """Send one claimed delivery; whatever goes wrong, it stops no other delivery."""
+    try:
+        await deliver(notifier, delivery.id)
+    except Exception as exc:
+        log.exception("delivery failed unexpectedly", extra={"delivery_id": delivery.id})
+        DELIVERY_FAILURES.labels(delivery.channel).inc()
+        now = notifier.clock.now()
+        await failed(notifier, delivery, f"unexpected error: {type(exc).__name__}", now)
+
+
+async def deliver_due(notifier: Notifier, *, limit: int = 50) -> int:
+    """Send the deliveries whose time has come, side by side, and wait for them all."""
+    claimed = await claim_due(notifier, limit=limit)
+    await asyncio.gather(*(attempt(notifier, d) for d in claimed))
     return len(claimed)
+
+
+async def hand_back(notifier: Notifier, ids: set[int]) -> None:
+    """Make deliveries whose sending was cut short (at shutdown) due again at once."""
+    if not ids:
+        return
+    async with notifier.sessionmaker.begin() as session:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.status == "pending")
+            .values(next_attempt_at=notifier.clock.now())
+        )
 
 
 def stale(n: Notification, purpose: Purpose) -> bool:

@@ -7,12 +7,16 @@ stopped, and several replicas share the work without doing any of it twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 
 from libs.common.workers import Worker, polling
 from services.notifier import deadlines, delivery, operations
 from services.notifier.domain import Status
 from services.notifier.metrics import NOTIFICATIONS
 from services.notifier.service import Notifier
+
+log = logging.getLogger(__name__)
 
 
 def deadline_clock(
@@ -38,10 +42,65 @@ def deadline_clock(
     return polling("deadline_clock", turn, poll_seconds=poll_seconds)
 
 
-def delivery_queue(notifier: Notifier, *, poll_seconds: float) -> Worker:
-    """The loop that sends what is due and retries what failed; it never holds up the clock."""
+class DeliveryQueue:
+    """Sends what is due, each delivery in a task of its own, at most `in_flight` at once: a
+    body whose webhook hangs until its timeout holds up no other body's warning."""
 
-    async def turn() -> int:
-        return await delivery.deliver_due(notifier)
+    def __init__(self, notifier: Notifier, *, in_flight: int) -> None:
+        self.notifier = notifier
+        self.in_flight = in_flight
+        self.sending: dict[asyncio.Task[None], int] = {}
+        self.wake = asyncio.Event()
 
-    return polling("delivery_queue", turn, poll_seconds=poll_seconds)
+    async def turn(self) -> int:
+        """Claim as much as there is room for and start sending it; return how much."""
+        room = self.in_flight - len(self.sending)
+        if room <= 0:
+            return 0
+        claimed = await delivery.claim_due(self.notifier, limit=room)
+        for one in claimed:
+            task = asyncio.create_task(delivery.attempt(self.notifier, one))
+            self.sending[task] = one.id
+            task.add_done_callback(self._ended)
+        return len(claimed)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self.sending.pop(task, None)
+        self.wake.set()
+
+    async def stop(self) -> None:
+        """Cut short what is in flight and make it due again for whoever runs next."""
+        cut = dict(self.sending)
+        for task in cut:
+            task.cancel()
+        await asyncio.gather(*cut, return_exceptions=True)
+        try:
+            await delivery.hand_back(self.notifier, set(cut.values()))
+        except Exception:
+            log.warning("could not hand back the deliveries in flight", exc_info=True)
+
+
+def delivery_queue(notifier: Notifier, *, poll_seconds: float, in_flight: int = 32) -> Worker:
+    """The loop that sends what is due and retries what failed; it never holds up the clock.
+    It turns again at once while it finds work, when a send ends, or after the poll."""
+    queue = DeliveryQueue(notifier, in_flight=in_flight)
+
+    async def run() -> None:
+        try:
+            while True:
+                queue.wake.clear()
+                try:
+                    did = await queue.turn()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.warning("delivery queue failed; retrying", exc_info=True)
+                    did = 0
+                if not did:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(queue.wake.wait(), poll_seconds)
+        finally:
+            await queue.stop()
+
+    run.__name__ = "delivery_queue"
+    return run

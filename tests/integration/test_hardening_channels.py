@@ -142,6 +142,34 @@ async def test_one_bad_channel_stops_no_other_bodys_delivery(
         assert "secret" in (failing.last_error or "")
 
 
+async def test_a_body_whose_webhook_hangs_holds_up_no_other_bodys_warning(
+    sqlite_url: str, receiver: Receiver
+) -> None:
+    arrived: list[int] = []
+
+    def answer(n: int, payload: dict[str, Any]) -> int:
+        arrived.append(n)
+        return 200
+
+    hanging = Receiver(delay=8.0, answer=answer)
+    hanging._thread.start()
+    settings = make_settings(database_url=sqlite_url, deadline_poll_seconds=0.05)
+    try:
+        async with running(settings) as system:
+            await set_channels(system, OFFICE, webhook(hanging))
+            await set_channels(system, ZHUSHAN, webhook(receiver))
+            await responsible(system, changchun_blue(), OFFICE)
+            await eventually(polled(lambda: arrived), timeout=10)  # its call is out, held 8 s
+            good = await responsible(system, xuanen_report(), ZHUSHAN)
+
+            (hook,) = await eventually(polled(receiver.received), timeout=5)
+            assert hook.payload["notification"]["id"] == good["id"]
+            assert hanging.received() == []  # still holding the first body's call
+    finally:
+        hanging._server.shutdown()
+        hanging._server.server_close()
+
+
 async def test_replacing_a_channel_redelivers_what_was_pending(
     sqlite_url: str, receiver: Receiver
 ) -> None:
