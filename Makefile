@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run stack test test-unit faults bench deploy-check lint format migrate clean pictures screenshots bench-cases
+.PHONY: help install run stack test test-unit faults bench deploy-check lint format migrate clean pictures screenshots bench-pipeline bench-cases bench-monitoring bench-insight bench-sharing
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -50,12 +50,31 @@ test-unit: $(STAMP) ## Run the unit tests only (no database, no broker)
 faults: $(STAMP) ## Only the fault tests (also in make test): broker cut, kill -9, PostgreSQL restart, fuzzing
 	$(BIN)/python -m pytest tests/faults
 
-bench: $(STAMP) ## Benchmark both modes with wrk; results printed and kept in var/bench/
+# A fresh, migrated PostgreSQL database for one benchmark (LABORWATCH_STACK_PG names the server).
+PGBENCH = $$($(BIN)/python -m bench.pg $(1) 2>/dev/null)
+
+bench: bench-pipeline bench-cases bench-monitoring bench-insight bench-sharing ## Every benchmark below, one after another (about 40 minutes); results in var/bench/
+	@echo "Every benchmark ran; the numbers are above and in var/bench/."
+
+bench-pipeline: $(STAMP) ## The pipeline in both modes with wrk: rates, latencies, deadlines, floors
 	@command -v wrk >/dev/null || { echo "bench needs wrk (Debian: apt-get install wrk)"; exit 1; }
 	$(BIN)/python bench/run.py
 
-bench-cases: $(STAMP) ## Cases: 10,000 open cases, GET /v1/cases and form.docx p50/p99 beside their floors
+bench-cases: $(STAMP) ## Cases: 10,000 open cases, GET /v1/cases and form.docx p50/p99 beside their floors (SQLite, PostgreSQL)
 	$(BIN)/python bench/cases.py
+	$(BIN)/python bench/cases.py --database-url $(call PGBENCH,laborwatch_bench_cases)
+
+bench-monitoring: $(STAMP) ## Monitoring: one upload of 10,000 rows validated, stored and evaluated (SQLite, PostgreSQL)
+	$(BIN)/python bench/monitoring_upload.py
+	$(BIN)/python bench/monitoring_upload.py --database-url $(call PGBENCH,laborwatch_bench_monitoring)
+
+bench-insight: $(STAMP) ## Insight: five years of a city (1M reports), statistics and the .docx; its lag under the sustained load
+	@command -v wrk >/dev/null || { echo "bench needs wrk (Debian: apt-get install wrk)"; exit 1; }
+	$(BIN)/python -m bench.insight --scale 1 --database-url $(call PGBENCH,laborwatch_bench_insight_history)
+	$(BIN)/python -m bench.insight_lag
+
+bench-sharing: $(STAMP) ## Sharing: bodies' end-to-end p99 with 20 subscriptions (one dead) against none, both modes
+	$(BIN)/python bench/sharing.py --repeat 3
 
 deploy-check: $(STAMP) ## Check deploy/ (Dockerfile, compose, Kubernetes manifests) offline
 	$(BIN)/python -m pytest -q tests/unit/test_deploy_files.py

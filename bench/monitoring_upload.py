@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 from asgi_lifespan import LifespanManager
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,6 +33,8 @@ from libs.common.auth import Role, create_key  # noqa: E402
 from libs.common.enterprise import credit_code_check_char  # noqa: E402
 from libs.common.runtime import Runtime  # noqa: E402
 from libs.common.settings import Settings  # noqa: E402
+from services.grading.tables import IncidentReport  # noqa: E402
+from services.intake.tables import Report  # noqa: E402
 from services.monitoring.tables import enterprises  # noqa: E402
 
 # A file to keep the measured upload's profile in (cProfile), if set.
@@ -126,6 +128,46 @@ async def run(rows: int, history: int, url: str) -> None:
                 f"in {took:.2f} s ({'within' if took <= 10 else 'OVER'} the 10 s bound; "
                 f"{cpu:.2f} s of this process's CPU meanwhile)"
             )
+            await _alerts_graded(runtime, len(body["alerts"]))
+
+
+async def _alerts_graded(runtime: Runtime, alerts: int, *, timeout: float = 300) -> None:
+    """How the upload's alerts travel on as reports: counted in grading every 0.1 s from the
+    upload's answer. The k-th alert intake accepted is graded at the first sample holding k."""
+    answered, samples = time.time(), []
+    while time.time() < answered + timeout:
+        async with runtime.sessionmaker() as s:
+            graded = await s.scalar(
+                select(func.count()).where(IncidentReport.source == "monitoring")
+            )
+        samples.append((time.time(), graded or 0))
+        if samples[-1][1] >= alerts:
+            break
+        await asyncio.sleep(0.1)
+    async with runtime.sessionmaker() as s:
+        accepted = [
+            at.timestamp()
+            for at in await s.scalars(
+                select(Report.received_at)
+                .where(Report.source == "monitoring")
+                .order_by(Report.received_at)
+            )
+        ]
+    lags, i = [], 0
+    for k, at in enumerate(accepted, start=1):
+        while i < len(samples) and samples[i][1] < k:
+            i += 1
+        if i == len(samples):
+            break
+        lags.append(max(0.0, samples[i][0] - at))
+    lags.sort()
+    last = samples[-1][0] - answered
+    print(
+        f"alerts on to grading: {len(lags)} of {alerts} graded, the last {last:.2f} s after "
+        f"the upload's answer; each from intake's acceptance to grading: p50 "
+        f"{lags[len(lags) // 2] if lags else float('nan'):.2f} s, p99 "
+        f"{lags[int(len(lags) * 0.99)] if lags else float('nan'):.2f} s (sampled every 0.1 s)"
+    )
 
 
 def main() -> None:

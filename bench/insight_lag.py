@@ -1,0 +1,129 @@
+"""Insight's lag under the stack's sustained load: does the read model keep up?
+
+    python -m bench.insight_lag [--seconds 60]
+
+Intake, grading, the notifier and insight run as processes of their own (PostgreSQL and the
+broker, as `make stack`), and wrk offers the sustained load of `make bench` (64 connections,
+each sending as soon as it has its answer). Every 0.2 s the bench counts the reports intake
+has accepted and those insight has counted. Taking the reports in the order intake accepted
+them, the k-th one is in the read model at the first sample where insight holds k reports:
+its lag is that moment less the time intake accepted it. Sampling adds up to 0.2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench.run import ROOT, percentile, wrk
+from scripts import stack as stack_mod
+
+SAMPLE_SECONDS = 0.2
+
+
+class Sampler:
+    """Counts, in a thread of its own, insight's reports every `SAMPLE_SECONDS`."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.samples: list[tuple[float, int]] = []  # (epoch seconds, insight's count)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    async def _run(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            while not self.stop.is_set():
+                counted = await conn.fetchval("SELECT count(*) FROM insight_reports")
+                self.samples.append((time.time(), counted))
+                await asyncio.sleep(SAMPLE_SECONDS)
+        finally:
+            await conn.close()
+
+
+async def _accepted(dsn: str) -> list[float]:
+    """When intake accepted each report, in order (epoch seconds)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT EXTRACT(EPOCH FROM received_at)::float8 AS t FROM intake_reports ORDER BY 1"
+        )
+    finally:
+        await conn.close()
+    return [r["t"] for r in rows]
+
+
+def lags(accepted: list[float], samples: list[tuple[float, int]]) -> list[float]:
+    """Each report's lag: the first sample holding as many reports as were accepted up to it."""
+    out, s = [], 0
+    for k, at in enumerate(accepted, start=1):
+        while s < len(samples) and samples[s][1] < k:
+            s += 1
+        if s == len(samples):
+            break  # never counted within the run: left out, and said below
+        out.append(max(0.0, samples[s][0] - at))
+    return out
+
+
+def measure(seconds: int, drain_timeout: float) -> dict[str, Any]:
+    """Start the four processes, offer the load, sample, and work out the lags."""
+    with stack_mod.stack(
+        database="laborwatch_bench_insight",
+        ports={"intake": 8041, "grading": 8042, "notifier": 8043, "insight": 8044},
+        kafka_port=9096,
+        fresh=True,
+        extra_env={"LABORWATCH_LOG_LEVEL": "WARNING"},
+        log_dir=ROOT / "var" / "bench" / "insight_lag",
+    ) as s:
+        dsn = s.database_url.replace("postgresql+asyncpg://", "postgresql://")
+        sampler = Sampler(dsn)
+        sampler.thread.start()
+        print(f"sustained load for {seconds} s (intake, grading, notifier, insight) …", flush=True)
+        load = wrk(s.url("intake"), s.admin_key, seconds=seconds, connections=64)
+        accepted = asyncio.run(_accepted(dsn))
+        deadline = time.monotonic() + drain_timeout
+        while time.monotonic() < deadline and (
+            not sampler.samples or sampler.samples[-1][1] < len(accepted)
+        ):
+            time.sleep(SAMPLE_SECONDS)
+        sampler.stop.set()
+        sampler.thread.join(5)
+    got = lags(accepted, sampler.samples)
+    return {
+        "seconds": seconds,
+        "accepted": len(accepted),
+        "accepted_per_s": load["accepted_per_s"],
+        "counted": len(got),
+        "lag_p50_s": percentile(got, 50) if got else float("nan"),
+        "lag_p99_s": percentile(got, 99) if got else float("nan"),
+        "lag_max_s": max(got, default=0.0),
+    }
+
+
+def main() -> None:
+    """Parse the arguments, measure, print and keep the numbers."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--drain-timeout", type=float, default=300)
+    parser.add_argument("--json", type=Path, default=ROOT / "var" / "bench" / "insight_lag.json")
+    args = parser.parse_args()
+    r = measure(args.seconds, args.drain_timeout)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(r, indent=2))
+    print(
+        f"insight's lag under {r['seconds']} s of sustained load: {r['accepted']} reports "
+        f"accepted ({r['accepted_per_s']:.0f}/s), {r['counted']} counted by insight; "
+        f"lag p50 {r['lag_p50_s']:.2f} s, p99 {r['lag_p99_s']:.2f} s, max {r['lag_max_s']:.2f} s "
+        "(target: p99 ≤ 2 s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
