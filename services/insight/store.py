@@ -9,7 +9,7 @@ for (an incident's level rose), the difference is applied to its day.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +29,7 @@ from services.insight.tables import (
     notifications,
 )
 from services.insight.tables import reports as reports_table
+from services.insight.tally import Row, Tally
 
 
 def _insert(session: AsyncSession, table: Table) -> Any:
@@ -36,102 +37,59 @@ def _insert(session: AsyncSession, table: Table) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-async def _upsert(session: AsyncSession, table: Table, row: Mapping[str, Any]) -> None:
-    statement = _insert(session, table).values(**row)
-    keys = [c.name for c in table.primary_key.columns]
-    changed = {k: statement.excluded[k] for k in row if k not in keys}
-    await session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changed))
-
-
-async def _add_daily(
-    session: AsyncSession, jurisdiction: str, day: dt.date, changes: domain.Contribution
-) -> None:
-    """Move the day's figures, and its month's, by `changes`."""
-    for (measure, key), value in sorted(changes.items()):
-        to_month = _insert(session, monthly).values(
-            jurisdiction=jurisdiction,
-            month=day.strftime("%Y-%m"),
-            measure=measure,
-            key=key,
-            value=value,
-        )
-        await session.execute(
-            to_month.on_conflict_do_update(
-                index_elements=["jurisdiction", "month", "measure", "key"],
-                set_={"value": monthly.c.value + to_month.excluded.value},
-            )
-        )
-        statement = _insert(session, daily).values(
-            jurisdiction=jurisdiction,
-            day=day,
-            measure=measure,
-            key=key,
-            month=day.strftime("%Y-%m"),
-            value=value,
-        )
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["jurisdiction", "day", "measure", "key"],
-                set_={"value": daily.c.value + statement.excluded.value},
-            )
-        )
-
-
-async def _row(session: AsyncSession, table: Table, id_: str) -> dict[str, Any] | None:
-    found = (await session.execute(select(table).where(table.c.id == id_))).mappings().first()
-    return dict(found) if found else None
+def _upsert(
+    session: AsyncSession, table: Table, keys: list[str], set_: Callable[[Any], dict[str, Any]]
+) -> Any:
+    """An INSERT … ON CONFLICT (keys) DO UPDATE SET `set_(the row that was to be inserted)`."""
+    statement = _insert(session, table)
+    return statement.on_conflict_do_update(index_elements=keys, set_=set_(statement.excluded))
 
 
 # ------------------------------------------------------------------------------ the writes
 
-
-async def put_report(session: AsyncSession, row: dict[str, Any]) -> None:
-    """Add a report (once: a report never changes what it counts for)."""
-    if await _row(session, reports_table, row["id"]) is not None:
-        return
-    await session.execute(reports_table.insert().values(**row))
-    await _add_daily(session, row["jurisdiction"], row["day"], domain.report_counts(row))
+_FACTS = {"reports": reports_table, "incidents": incidents, "notifications": notifications,
+          "cases": cases, "alerts": alerts}  # fmt: skip
 
 
-async def put_incident(session: AsyncSession, incident: Any, warning: Any, timezone: str) -> None:
-    """Add or update an incident and move its day's counts by the difference."""
-    old = await _row(session, incidents, incident.id)
-    new = domain.merged_incident(old, incident, warning, timezone)
-    await _upsert(session, incidents, new)
-    before = domain.incident_counts(old) if old else {}
-    changes = domain.difference(before, domain.incident_counts(new))
-    if changes:
-        await _add_daily(session, new["jurisdiction"], new["day"], changes)
+async def known_rows(session: AsyncSession, ids: dict[str, set[str]]) -> dict[str, dict[str, Row]]:
+    """The stored rows of the facts a batch touches: by table, then id, in a statement a
+    table (reports and alerts never change: their ids are enough)."""
+    known: dict[str, dict[str, Row]] = {name: {} for name in _FACTS}
+    for name, wanted in ids.items():
+        table = _FACTS[name]
+        columns = [table.c.id] if name in ("reports", "alerts") else [table]
+        for n in range(0, len(wanted), 1000):
+            chunk = sorted(wanted)[n : n + 1000]
+            found = await session.execute(select(*columns).where(table.c.id.in_(chunk)))
+            known[name].update((r["id"], dict(r)) for r in found.mappings())
+    return known
 
 
-async def put_notification(session: AsyncSession, row: dict[str, Any]) -> None:
-    """Add or update a notification (an acknowledgement once known stays known), and move
-    the counts of the day it falls due by the difference."""
-    old = await _row(session, notifications, row["id"])
-    if old is not None and old["acknowledged_at"] is not None:
-        row = {**row, "acknowledged_at": old["acknowledged_at"], "status": old["status"]}
-    await _upsert(session, notifications, row)
-    before = domain.notification_counts(old) if old else {}
-    after = domain.notification_counts(row)
-    if old is not None and old["due_day"] != row["due_day"] and before:
-        await _add_daily(
-            session, row["jurisdiction"], old["due_day"], domain.difference(before, {})
-        )
-        before = {}
-    changes = domain.difference(before, after)
-    if changes:
-        await _add_daily(session, row["jurisdiction"], row["due_day"], changes)
+async def write(session: AsyncSession, tally: Tally) -> None:
+    """Write what a batch changed: each table's rows in one executemany, then the days' and
+    the months' figures moved (in a fixed order, so that replicas never deadlock)."""
+    for name in ("reports", "alerts"):
+        if rows := list(tally.rows[name].values()):
+            await session.execute(_insert(session, _FACTS[name]).on_conflict_do_nothing(), rows)
+    for name in ("incidents", "notifications", "cases"):
+        if rows := list(tally.rows[name].values()):
+            table = _FACTS[name]
+            await session.execute(_upsert(session, table, ["id"], _replacing(rows[0])), rows)
+    keys = ["jurisdiction", "measure", "key"]
+    if rows := tally.daily():
+        await session.execute(_upsert(session, daily, [*keys, "day"], _adding(daily)), rows)
+    if rows := tally.monthly():
+        await session.execute(_upsert(session, monthly, [*keys, "month"], _adding(monthly)), rows)
 
 
-async def put_case(session: AsyncSession, row: dict[str, Any]) -> None:
-    """Add or update a case."""
-    await _upsert(session, cases, row)
+def _replacing(row: Row) -> Callable[[Any], dict[str, Any]]:
+    """SET every column of the row but its id to the new row's."""
+    return lambda new: {k: new[k] for k in row if k != "id"}
 
 
-async def put_alert(session: AsyncSession, row: dict[str, Any]) -> None:
-    """Add an alert (once)."""
-    if await _row(session, alerts, row["id"]) is None:
-        await session.execute(alerts.insert().values(**row))
+def _adding(table: Table) -> Callable[[Any], dict[str, Any]]:
+    """SET value = value + the new row's."""
+    return lambda new: {"value": table.c.value + new.value}
 
 
 async def clear_read_model(session: AsyncSession) -> None:
@@ -291,7 +249,10 @@ async def briefing(session: AsyncSession, jurisdiction: str, period: str) -> dic
 
 async def put_briefing(session: AsyncSession, row: dict[str, Any]) -> None:
     """Add or update a briefing's row."""
-    await _upsert(session, briefings, row)
+    keys = [c.name for c in briefings.primary_key.columns]
+    changed = [k for k in row if k not in keys]
+    statement = _upsert(session, briefings, keys, lambda new: {k: new[k] for k in changed})
+    await session.execute(statement, row)
 
 
 async def next_number(session: AsyncSession, jurisdiction: str, year: str) -> int:
