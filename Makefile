@@ -64,9 +64,9 @@ bench-cases: $(STAMP) ## Cases: 10,000 open cases, GET /v1/cases and form.docx p
 	$(BIN)/python bench/cases.py
 	$(BIN)/python bench/cases.py --database-url $(call PGBENCH,laborwatch_bench_cases)
 
-bench-monitoring: $(STAMP) ## Monitoring: one upload of 10,000 rows validated, stored and evaluated (SQLite, PostgreSQL)
+bench-monitoring: $(STAMP) ## Monitoring: one upload of 10,000 rows validated, stored and evaluated, its alerts on to grading (stack, embedded)
 	$(BIN)/python bench/monitoring_upload.py
-	$(BIN)/python bench/monitoring_upload.py --database-url $(call PGBENCH,laborwatch_bench_monitoring)
+	$(BIN)/python bench/monitoring_upload.py --embedded
 
 bench-insight: $(STAMP) ## Insight: five years of a city (1M reports), statistics and the .docx; its lag under the sustained load
 	@command -v wrk >/dev/null || { echo "bench needs wrk (Debian: apt-get install wrk)"; exit 1; }
