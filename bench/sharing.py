@@ -17,22 +17,22 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -52,33 +52,54 @@ _LAG = """
     WHERE r.source_ref LIKE {} GROUP BY r.id, r.received_at"""
 
 
-class _Hook(BaseHTTPRequestHandler):
-    # Keep-alive, as a partner's server would answer: a connection per call would cost both
-    # sides a handshake each time, which is the harness's cost, not sharing's.
-    protocol_version = "HTTP/1.1"
+class _Hook(asyncio.Protocol):
+    """A receiver's connection: each POST answered 200 at once (keep-alive, as a partner's
+    server would answer), but on `/dead`, never."""
 
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length", "0")))
-        if self.path == "/dead":
-            threading.Event().wait(60)  # never answers in time
-        self.send_response(200)
-        self.send_header("content-length", "0")
-        self.end_headers()
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.buffer = b""
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+            head = self.buffer[:end].decode("latin-1")
+            length = next(
+                (int(line.split(":", 1)[1]) for line in head.split("\r\n")
+                 if line.lower().startswith("content-length:")),
+                0,
+            )  # fmt: skip
+            if len(self.buffer) < end + 4 + length:
+                return  # the body is still on its way
+            self.buffer = self.buffer[end + 4 + length :]
+            if head.split(" ", 2)[1] != "/dead":
+                self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+
+
+def _serve(port: int) -> None:
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(_Hook, "127.0.0.1", port)
+        await server.serve_forever()
+
+    asyncio.run(main())
 
 
 @contextmanager
 def receiver() -> Iterator[str]:
-    """A local receiver for bodies and partners; `/dead` times out."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    """A receiver for bodies and partners, in a process of its own and answering at little
+    cost (the partners' servers stand elsewhere: the harness should take next to nothing from
+    the machine it measures); `/dead` never answers, so each call to it times out."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = multiprocessing.Process(target=_serve, args=(port,), daemon=True)
+    process.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        stack_mod.wait_until(lambda: stack_mod.listening(port), "the receiver listening")
+        yield f"http://127.0.0.1:{port}"
     finally:
-        server.shutdown()
+        process.terminate()
+        process.join(5)
 
 
 @contextmanager
