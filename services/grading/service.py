@@ -250,6 +250,7 @@ class Grading:
             rows, after = await self.store.page(
                 session, scope_of(principal), filters, cursor=cursor, limit=limit
             )
+            await self.store.read_reports(session, rows)
             return [await self.to_out(session, r) for r in rows], after
 
     async def to_out(self, session: AsyncSession, incident: Incident) -> IncidentOut:
