@@ -64,17 +64,19 @@ class Insight:
             sums = await store.daily_sums(session, jurisdiction, start, end)
             pending = await store.open_notifications(session, jurisdiction, start, end, now)
             opened, closed, durations = await store.case_counts(session, jurisdiction, start, end)
+        found = self.registry.get(jurisdiction)
+        levels = [lvl.id for lvl in found.policy.levels] if found else []
         figures: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-        months: dict[str, dict[str, int]] = {
-            m: {"reports": 0, "incidents": 0, "warnings": 0}
+        months: dict[str, dict[str, Any]] = {
+            m: {"reports": 0, "incidents": 0, "warnings": 0, "by_level": dict.fromkeys(levels, 0)}
             for m in domain.months_between(start, end)
         }
         for month, measure, key, value in sums:
             figures[(measure, key)] += value
             if key == "" and measure in ("reports", "incidents", "warnings"):
                 months[month][measure] += int(value)
-        found = self.registry.get(jurisdiction)
-        levels = [lvl.id for lvl in found.policy.levels] if found else []
+            elif measure == "incidents.level" and key in months[month]["by_level"]:
+                months[month]["by_level"][key] += int(value)
         return {
             "jurisdiction": jurisdiction,
             "from": start.isoformat(),
