@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run stack test test-unit faults bench deploy-check lint format migrate clean pictures screenshots bench-pipeline bench-cases bench-monitoring bench-insight bench-sharing
+.PHONY: help install run stack test test-unit faults bench deploy-check lint format migrate clean pictures screenshots bench-pipeline bench-cases bench-monitoring bench-insight bench-sharing bench-console
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ bench-insight: $(STAMP) ## Insight: five years of a city (1M reports), statistic
 
 bench-sharing: $(STAMP) ## Sharing: bodies' end-to-end p99 with 20 subscriptions (one dead) against none, both modes
 	$(BIN)/python bench/sharing.py --repeat 3
+
+bench-console: $(STAMP) $(VENDOR)/.copied ## Console: 100,000 incidents, each page's server time beside its API calls, the dashboard drawn in chromium
+	$(BIN)/python bench/console.py
 
 deploy-check: $(STAMP) ## Check deploy/ (Dockerfile, compose, Kubernetes manifests) offline
 	$(BIN)/python -m pytest -q tests/unit/test_deploy_files.py
