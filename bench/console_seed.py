@@ -190,7 +190,7 @@ async def _every(client: httpx.AsyncClient, path: str, **params: Any) -> list[di
     found: list[dict[str, Any]] = []
     cursor = None
     while True:
-        more = {"cursor": cursor} if cursor else {}
+        more: dict[str, str] = {"cursor": cursor} if cursor else {}
         answer = await client.get(path, params={**params, **more, "limit": 500})
         answer.raise_for_status()
         page = answer.json()

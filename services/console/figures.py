@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,24 +30,10 @@ def last_months(now: dt.datetime, count: int = 12) -> list[str]:
     return months[::-1]
 
 
-def by_level(incidents: Iterable[Json], levels: list[Json]) -> list[tuple[Json, int]]:
-    """Open warnings per level of the policy, most severe first."""
-    counts = Counter(i["level"] for i in incidents if i.get("level"))
+def by_level(counts: Mapping[str, int], levels: list[Json]) -> list[tuple[Json, int]]:
+    """Open warnings per level of the policy (grading's counts), most severe first."""
     ordered = sorted(levels, key=lambda lvl: -int(lvl["rank"]))
-    return [(lvl, counts.get(lvl["id"], 0)) for lvl in ordered]
-
-
-def highest_by_region(incidents: Iterable[Json]) -> dict[str, Json]:
-    """Each region's most severe open incident (its level id, label and rank)."""
-    found: dict[str, Json] = {}
-    for incident in incidents:
-        rank = int(incident.get("level_rank") or 0)
-        if rank <= 0:
-            continue
-        for region in incident.get("regions") or []:
-            if rank > int(found.get(region, {}).get("level_rank", 0)):
-                found[region] = incident
-    return found
+    return [(lvl, int(counts.get(lvl["id"], 0))) for lvl in ordered]
 
 
 def trend(by_month: Iterable[Json], months: list[str]) -> dict[str, list[int]]:

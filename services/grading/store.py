@@ -321,6 +321,19 @@ class Store:
         )
         return list(await session.scalars(query))
 
+    async def open_levels(
+        self, session: AsyncSession, scope: ReadScope, jurisdiction: str
+    ) -> list[tuple[str, int, list[str]]]:
+        """(level, rank, regions) of the open incidents with a level that a scope reads."""
+        query = scoped(
+            select(incidents.c.level, incidents.c.level_rank, incidents.c.regions),
+            scope,
+            jurisdiction=incidents.c.jurisdiction,
+            regions=incidents.c.regions,
+            bodies=incidents.c.bodies,
+        ).where(incidents.c.jurisdiction == jurisdiction, _OPEN_LITERAL, incidents.c.level_rank > 0)
+        return [(r[0], int(r[1]), list(r[2])) for r in await session.execute(query)]
+
     async def page(
         self,
         session: AsyncSession,

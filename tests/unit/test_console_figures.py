@@ -31,25 +31,9 @@ def test_the_statistics_range_runs_from_the_first_month_to_today_in_shanghai() -
     assert span == {"from": "2026-01-01", "to": "2026-12-03"}
 
 
-def test_open_warnings_are_counted_per_level_most_severe_first() -> None:
-    open_: list[dict[str, Any]] = [
-        {"level": "red"},
-        {"level": "blue"},
-        {"level": "red"},
-        {"level": None},
-    ]
-    counted = [(lvl["id"], n) for lvl, n in figures.by_level(open_, LEVELS)]
+def test_open_warnings_are_shown_per_level_most_severe_first() -> None:
+    counted = [(lvl["id"], n) for lvl, n in figures.by_level({"red": 2, "blue": 1}, LEVELS)]
     assert counted == [("red", 2), ("yellow", 0), ("blue", 1)]
-
-
-def test_each_region_shows_its_most_severe_open_incident() -> None:
-    open_: list[dict[str, Any]] = [
-        {"id": "a", "level": "blue", "level_rank": 1, "regions": ["nanguan", "chaoyang"]},
-        {"id": "b", "level": "red", "level_rank": 3, "regions": ["chaoyang"]},
-        {"id": "c", "level": None, "level_rank": 0, "regions": ["erdao"]},
-    ]
-    highest = figures.highest_by_region(open_)
-    assert {r: i["id"] for r, i in highest.items()} == {"nanguan": "a", "chaoyang": "b"}
 
 
 def test_the_trend_takes_each_months_levels_from_the_statistics() -> None:

@@ -44,8 +44,9 @@ async def _overdue(api: Api, j: str) -> int:
 
 
 async def _figures(api: Api, jurisdiction: dict[str, Any]) -> dict[str, Any]:
-    """The open warnings (from grading), overdue notifications (from the notifier), and the
-    year's trend and the quarter's on-time rate (from insight's statistics), asked at once."""
+    """The open warnings per level and region (from grading), overdue notifications (from the
+    notifier), and the year's trend and the quarter's on-time rate (from insight's
+    statistics), asked at once."""
     now = dt.datetime.now(dt.UTC)
     j = jurisdiction["id"]
     months = figures.last_months(now)
@@ -53,25 +54,21 @@ async def _figures(api: Api, jurisdiction: dict[str, Any]) -> dict[str, Any]:
     year, quarter, open_, overdue = await asyncio.gather(
         _statistics(api, j, figures.statistics_range(now, months)),
         _statistics(api, j, figures.statistics_range(now, [since.strftime("%Y-%m")])),
-        _open_incidents(api, j),
+        api.get("/v1/incidents/open-warnings", jurisdiction=j),
         _overdue(api, j),
     )
     return {
-        "levels": figures.by_level(open_, jurisdiction["levels"]),
-        "open_count": sum(1 for i in open_ if i.get("level")),
+        "levels": figures.by_level(open_["by_level"], jurisdiction["levels"]),
+        "open_count": sum(open_["by_level"].values()),
         "overdue": overdue,
         "statistics": year is not None and quarter is not None,
         "on_time": figures.on_time(quarter["notifications"]) if quarter else None,
         "quarter": since,
         "months": months,
         "trend": figures.trend(year["by_month"], months) if year else {},
-        "highest": figures.highest_by_region(open_),
+        "highest": open_["by_region"],
         "tiles": figures.tiles(list(jurisdiction["regions"])),
     }
-
-
-async def _open_incidents(api: Api, j: str) -> list[dict[str, Any]]:
-    return [i async for i in api.every("/v1/incidents", jurisdiction=j, status="open")]
 
 
 def router(console: Console) -> APIRouter:
