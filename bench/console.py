@@ -1,10 +1,10 @@
 """`make bench-console`: the staff console with 100,000 incidents in the database.
 
     python bench/console.py [--incidents 100000] [--pipeline 5000] [--open 1000]
-                            [--requests 100] [--loads 20] [--postgres]
+                            [--requests 100] [--loads 20] [--database-url URL]
 
-`laborwatch run` (one process: every service and the console) on a fresh SQLite file, or with
-`--postgres` on a fresh database `laborwatch_cbench` of the server at 127.0.0.1:5432. Then:
+`laborwatch run` (one process: every service and the console) on a fresh SQLite file, or on
+the empty PostgreSQL database `--database-url` names (`python -m bench.pg NAME` makes one).
 `--pipeline` reports are POSTed to intake and go through grading, the notifier, cases and
 insight, so that every table agrees; all but the newest `--open` cases are closed through the
 API (their incidents and notifications close with them), the open ones' notifications
@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +40,6 @@ sys.path.insert(0, str(ROOT))
 
 from bench import console_measure as measure  # noqa: E402
 from bench import console_seed as seed  # noqa: E402
-from bench.run import PG  # noqa: E402
 from services.console import figures, labels  # noqa: E402
 from tests.browser import System  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
@@ -131,16 +129,6 @@ async def _measure(system: System, requests: int, loads: int) -> dict[str, Any]:
     return {"floors": floors, "pages": measured, "dashboard_drawn": drawn}
 
 
-async def _fresh_postgres(name: str) -> str:
-    conn = await asyncpg.connect(f"{PG}/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return f"{PG.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
-
-
 def seeded(system: System, args: argparse.Namespace) -> dict[str, float]:
     """Seed the system; return how long each part took (seconds)."""
     took: dict[str, float] = {}
@@ -162,7 +150,7 @@ def seeded(system: System, args: argparse.Namespace) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Serve, seed, measure."""
-    url = asyncio.run(_fresh_postgres("laborwatch_cbench")) if args.postgres else None
+    url = args.database_url
     with tempfile.TemporaryDirectory(prefix="lw-cbench-") as home:
         system = seed.serve(Path(home), free_port(), url)
         try:
@@ -173,7 +161,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             system.stop()
     return {
-        "database": "postgresql" if args.postgres else "sqlite",
+        "database": "postgresql" if url else "sqlite",
         "incidents": args.incidents,
         "pipeline": args.pipeline,
         "open": args.open,
@@ -210,7 +198,7 @@ def main() -> None:
     parser.add_argument("--open", type=int, default=1_000)
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--loads", type=int, default=20)
-    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--database-url", help="a migrated, empty PostgreSQL database")
     results = run(parser.parse_args())
     print(table(results))
     out = (
