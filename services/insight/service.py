@@ -63,7 +63,7 @@ class Insight:
         async with self.sessionmaker() as session:
             sums = await store.daily_sums(session, jurisdiction, start, end)
             pending = await store.open_notifications(session, jurisdiction, start, end, now)
-            opened, closed, durations = await store.case_counts(session, jurisdiction, start, end)
+            opened, closed, middle = await store.case_counts(session, jurisdiction, start, end)
         found = self.registry.get(jurisdiction)
         levels = [lvl.id for lvl in found.policy.levels] if found else []
         figures: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
@@ -93,7 +93,7 @@ class Insight:
             "cases": {
                 "opened": opened,
                 "closed": closed,
-                "median_hours_to_close": domain.median_hours(durations),
+                "median_hours_to_close": domain.median_hours(middle),
             },
             "by_month": [{"month": m, **counts} for m, counts in months.items()],
         }
