@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run stack test test-unit faults bench deploy-check lint format migrate clean pictures screenshots bench-pipeline bench-cases bench-monitoring bench-insight bench-sharing
+.PHONY: help install run stack test test-unit faults bench deploy-check lint format migrate clean pictures screenshots bench-pipeline bench-cases bench-monitoring bench-insight bench-sharing bench-console
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -53,7 +53,7 @@ faults: $(STAMP) ## Only the fault tests (also in make test): broker cut, kill -
 # A fresh, migrated PostgreSQL database for one benchmark (LABORWATCH_STACK_PG names the server).
 PGBENCH = $$($(BIN)/python -m bench.pg $(1) 2>/dev/null)
 
-bench: bench-pipeline bench-cases bench-monitoring bench-insight bench-sharing ## Every benchmark below, one after another (about 40 minutes); results in var/bench/
+bench: bench-pipeline bench-cases bench-monitoring bench-insight bench-sharing bench-console ## Every benchmark below, one after another (about 70 minutes); results in var/bench/
 	@echo "Every benchmark ran; the numbers are above and in var/bench/."
 
 bench-pipeline: $(STAMP) ## The pipeline in both modes with wrk: rates, latencies, deadlines, floors
@@ -75,6 +75,10 @@ bench-insight: $(STAMP) ## Insight: five years of a city (1M reports), statistic
 
 bench-sharing: $(STAMP) ## Sharing: bodies' end-to-end p99 with 20 subscriptions (one dead) against none, both modes
 	$(BIN)/python bench/sharing.py --repeat 3
+
+bench-console: $(STAMP) $(VENDOR)/.copied ## Console: 100,000 incidents, each page's server time beside its API calls, the dashboard drawn in chromium (SQLite, PostgreSQL)
+	$(BIN)/python bench/console.py
+	$(BIN)/python bench/console.py --database-url $(call PGBENCH,laborwatch_bench_console)
 
 deploy-check: $(STAMP) ## Check deploy/ (Dockerfile, compose, Kubernetes manifests) offline
 	$(BIN)/python -m pytest -q tests/unit/test_deploy_files.py

@@ -173,6 +173,7 @@ class CaseOut(BaseModel):
                     "level_label": "一级红色预警",
                     "level_rank": 3,
                     "responsible_body": {"body_id": "changchun.leading_group", "name": "领导小组"},
+                    "enterprise_name": "长春某建筑劳务有限公司",
                     "status": "open",
                     "plan": None,
                     "approval": None,
@@ -195,6 +196,7 @@ class CaseOut(BaseModel):
     level_label: str | None
     level_rank: int
     responsible_body: BodyRef
+    enterprise_name: str | None = None
     status: Literal["open", "awaiting_approval", "responding", "closed"]
     plan: dict[str, Any] | None
     approval: dict[str, Any] | None

@@ -46,7 +46,9 @@ def fields(case: Case) -> dict[str, Any]:
 def out_of(case: Case, rules: Rules) -> CaseOut:
     """A case as the API shows it, with the steps it allows now."""
     allowed = [a.value for a in allowed_now(case.state, rules)]
-    return CaseOut.model_validate(fields(case) | {"allowed_steps": allowed})
+    # The enterprise as the incident's warning named it (the console's list shows it).
+    named = {"enterprise_name": case.facts.get("enterprise_name")}
+    return CaseOut.model_validate(fields(case) | named | {"allowed_steps": allowed})
 
 
 def data_of(case: Case) -> CaseData:

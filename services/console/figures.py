@@ -1,9 +1,8 @@
-"""The dashboard's figures, computed from what the API answers (pure functions, no I/O)."""
+"""The dashboard's figures, shaped from what the API answers (pure functions, no I/O)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,10 +10,6 @@ from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 Json = Mapping[str, Any]
-
-
-def _at(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
 
 
 def quarter_start(now: dt.datetime) -> dt.datetime:
@@ -35,52 +30,39 @@ def last_months(now: dt.datetime, count: int = 12) -> list[str]:
     return months[::-1]
 
 
-def by_level(incidents: Iterable[Json], levels: list[Json]) -> list[tuple[Json, int]]:
-    """Open warnings per level of the policy, most severe first."""
-    counts = Counter(i["level"] for i in incidents if i.get("level"))
+def by_level(counts: Mapping[str, int], levels: list[Json]) -> list[tuple[Json, int]]:
+    """Open warnings per level of the policy (grading's counts), most severe first."""
     ordered = sorted(levels, key=lambda lvl: -int(lvl["rank"]))
-    return [(lvl, counts.get(lvl["id"], 0)) for lvl in ordered]
+    return [(lvl, int(counts.get(lvl["id"], 0))) for lvl in ordered]
 
 
-def highest_by_region(incidents: Iterable[Json]) -> dict[str, Json]:
-    """Each region's most severe open incident (its level id, label and rank)."""
-    found: dict[str, Json] = {}
-    for incident in incidents:
-        rank = int(incident.get("level_rank") or 0)
-        if rank <= 0:
-            continue
-        for region in incident.get("regions") or []:
-            if rank > int(found.get(region, {}).get("level_rank", 0)):
-                found[region] = incident
-    return found
-
-
-def trend(incidents: Iterable[Json], months: list[str]) -> dict[str, list[int]]:
-    """Warnings opened per month (Shanghai), per level id: {level: [count per month]}."""
+def trend(by_month: Iterable[Json], months: list[str]) -> dict[str, list[int]]:
+    """Warnings opened per month, per level id, from the statistics' `by_month` (each month's
+    single incidents at the highest level they reached): {level: [count per month]}."""
     index = {m: i for i, m in enumerate(months)}
     series: dict[str, list[int]] = {}
-    for incident in incidents:
-        opened = _at(incident.get("opened_at"))
-        if opened is None or not incident.get("level"):
+    for month in by_month:
+        if month.get("month") not in index:
             continue
-        month = opened.astimezone(SHANGHAI).strftime("%Y-%m")
-        if month in index:
-            series.setdefault(incident["level"], [0] * len(months))[index[month]] += 1
+        for level, count in (month.get("by_level") or {}).items():
+            if level != "none" and count:
+                series.setdefault(level, [0] * len(months))[index[month["month"]]] += int(count)
     return series
 
 
 @dataclass(frozen=True)
 class OnTime:
-    """Responsible notifications of a period whose limit is decided: on time, late, missed."""
+    """Responsible notifications of a period whose limit is decided: on time, or late (after
+    it, or not at all once it passed); and those pending, not yet due."""
 
     on_time: int
     late: int
-    missed: int
+    open: int
 
     @property
     def decided(self) -> int:
-        """Notifications acknowledged, or past their limit unacknowledged."""
-        return self.on_time + self.late + self.missed
+        """Notifications acknowledged, or past their limit."""
+        return self.on_time + self.late
 
     @property
     def rate(self) -> float | None:
@@ -88,19 +70,18 @@ class OnTime:
         return self.on_time / self.decided if self.decided else None
 
 
-def on_time(notifications: Iterable[Json], *, since: dt.datetime, now: dt.datetime) -> OnTime:
-    """The on-time record of responsible notifications issued since `since`."""
-    on, late, missed = 0, 0, 0
-    for n in notifications:
-        issued, due = _at(n.get("issued_at")), _at(n.get("due_at"))
-        if n.get("kind") != "responsible" or issued is None or issued < since or due is None:
-            continue
-        if n.get("acknowledged_at"):
-            late += bool(n.get("late"))
-            on += not n.get("late")
-        elif n.get("status") == "overdue" or (n.get("status") == "pending" and due < now):
-            missed += 1
-    return OnTime(on_time=on, late=late, missed=missed)
+def on_time(notifications: Json) -> OnTime:
+    """The on-time record of the statistics' `notifications` figures."""
+    return OnTime(
+        on_time=int(notifications.get("on_time") or 0),
+        late=int(notifications.get("late") or 0),
+        open=int(notifications.get("open") or 0),
+    )
+
+
+def statistics_range(now: dt.datetime, months: list[str]) -> dict[str, str]:
+    """The `from` and `to` of the statistics for the first of `months` to today (Shanghai)."""
+    return {"from": f"{months[0]}-01", "to": now.astimezone(SHANGHAI).date().isoformat()}
 
 
 def tiles(regions: list[Json], columns: int = 4) -> list[tuple[Json, int, int]]:

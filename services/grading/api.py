@@ -12,7 +12,13 @@ from libs.common.auth import Principal, Role, require
 from libs.common.idempotency import Idempotent, idempotency
 from libs.common.problems import problem_responses
 from libs.common.queries import known_places, one_of
-from services.grading.schemas import AssessmentIn, IncidentDetail, IncidentOut, IncidentPage
+from services.grading.schemas import (
+    AssessmentIn,
+    IncidentDetail,
+    IncidentOut,
+    IncidentPage,
+    OpenWarnings,
+)
 from services.grading.service import Grading
 from services.grading.words import Category, IncidentKind, IncidentStatus
 
@@ -25,6 +31,11 @@ _LIST = (
     "`category`, and `region` (a region of the jurisdiction: incidents that reach it). An "
     "unknown value is a 422 naming the query field. A township's responder reads its "
     "region's incidents and those its body was sent; an external body, what it was sent."
+)
+_OPEN = (
+    "What a dashboard shows of the open incidents the caller reads (as the list would give "
+    "them): how many have each level of the jurisdiction's policy, and each region's most "
+    "severe one. An addition to the contract: a dashboard need not read every open incident."
 )
 _ASSESS = (
     "The leading group (a responder of one of the policy's assessor bodies, "
@@ -68,6 +79,18 @@ def router(grading: Grading) -> APIRouter:
             principal=principal, limit=limit, cursor=cursor, filters=filters
         )
         return IncidentPage(items=items, next_cursor=after)
+
+    @api.get(
+        "/incidents/open-warnings",
+        response_model=OpenWarnings,
+        summary="Count a jurisdiction's open warnings per level and region",
+        description=_OPEN,
+        responses=problem_responses(401, 403, 422),
+    )
+    async def open_warnings(
+        principal: Reader, jurisdiction: Annotated[str, Query(max_length=64)]
+    ) -> OpenWarnings:
+        return await grading.open_warnings(principal=principal, jurisdiction=jurisdiction)
 
     @api.get(
         "/incidents/{incident_id}",

@@ -110,6 +110,23 @@ class IncidentPage(BaseModel):
     next_cursor: str | None
 
 
+class RegionLevel(BaseModel):
+    """A region's most severe open warning."""
+
+    level: str
+    level_label: str
+    level_rank: int
+
+
+class OpenWarnings(BaseModel):
+    """`GET /v1/incidents/open-warnings`: a jurisdiction's open incidents with a level, counted
+    per level, and each region's most severe one (regions without any are left out)."""
+
+    jurisdiction: str
+    by_level: dict[str, int]
+    by_region: dict[str, RegionLevel]
+
+
 class AssessmentIn(BaseModel):
     """The leading group's assessment (领导小组评估) of an incident's level."""
 

@@ -37,9 +37,15 @@ from services.grading.domain import (
 )
 from services.grading.incident import Enterprise, Incident, Outcome, Refused
 from services.grading.policy import Policy
-from services.grading.schemas import AssessmentIn, IncidentDetail, IncidentOut, TimelineOut
+from services.grading.schemas import (
+    AssessmentIn,
+    IncidentDetail,
+    IncidentOut,
+    OpenWarnings,
+    TimelineOut,
+)
 from services.grading.store import Store
-from services.grading.views import Views
+from services.grading.views import Views, open_warnings
 from services.grading.words import CollectiveAction, IncidentKind
 
 SERVICE = "grading"
@@ -250,7 +256,21 @@ class Grading:
             rows, after = await self.store.page(
                 session, scope_of(principal), filters, cursor=cursor, limit=limit
             )
+            await self.store.read_reports(session, rows)
             return [await self.to_out(session, r) for r in rows], after
+
+    async def open_warnings(self, *, principal: Principal, jurisdiction: str) -> OpenWarnings:
+        """The open warnings the caller reads in a jurisdiction, per level and region."""
+        jurisdiction = ensure_jurisdiction(principal, jurisdiction) or jurisdiction
+        policy = self.policies.get(jurisdiction)
+        if policy is None:
+            raise Problem(422, f"unknown jurisdiction {jurisdiction!r}")
+        async with self.sessionmaker() as session:
+            rows = await self.store.open_levels(session, scope_of(principal), jurisdiction)
+        by_level, by_region = open_warnings(rows, policy)
+        return OpenWarnings.model_validate(
+            {"jurisdiction": jurisdiction, "by_level": by_level, "by_region": by_region}
+        )
 
     async def to_out(self, session: AsyncSession, incident: Incident) -> IncidentOut:
         """An incident as the API shows it."""

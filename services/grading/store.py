@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from typing import cast as typed
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.access import ReadScope
@@ -31,6 +31,10 @@ from services.grading.words import CollectiveAction, IncidentKind, IncidentStatu
 
 _WRITTEN = "grading.written"  # session.info key of the transaction's _Written
 _OPEN = incidents.c.status == IncidentStatus.OPEN
+# Written out, not bound: a planner picks the partial index on open incidents only where the
+# query's condition is the index's own (SQLite never for a parameter, PostgreSQL not in a
+# generic plan).
+_OPEN_LITERAL = text("grading_incidents.status = 'open'")
 
 
 @dataclass
@@ -195,6 +199,13 @@ class Store:
         )
         return list(await session.scalars(query))
 
+    async def read_reports(self, session: AsyncSession, incidents_: Sequence[Incident]) -> None:
+        """Read the reports of a page of incidents in one statement (a cluster's are read
+        when asked: its members')."""
+        await self._read_reports(
+            session, [i.id for i in incidents_ if i.kind == IncidentKind.SINGLE]
+        )
+
     async def cluster_candidates(
         self, session: AsyncSession, jurisdiction: str, since: dt.datetime
     ) -> list[Incident]:
@@ -310,6 +321,19 @@ class Store:
         )
         return list(await session.scalars(query))
 
+    async def open_levels(
+        self, session: AsyncSession, scope: ReadScope, jurisdiction: str
+    ) -> list[tuple[str, int, list[str]]]:
+        """(level, rank, regions) of the open incidents with a level that a scope reads."""
+        query = scoped(
+            select(incidents.c.level, incidents.c.level_rank, incidents.c.regions),
+            scope,
+            jurisdiction=incidents.c.jurisdiction,
+            regions=incidents.c.regions,
+            bodies=incidents.c.bodies,
+        ).where(incidents.c.jurisdiction == jurisdiction, _OPEN_LITERAL, incidents.c.level_rank > 0)
+        return [(r[0], int(r[1]), list(r[2])) for r in await session.execute(query)]
+
     async def page(
         self,
         session: AsyncSession,
@@ -331,7 +355,9 @@ class Store:
             bodies=incidents.c.bodies,
         )
         for name in ("jurisdiction", "level", "status", "kind"):
-            if filters.get(name) is not None:
+            if filters.get(name) == IncidentStatus.OPEN and name == "status":
+                query = query.where(_OPEN_LITERAL)
+            elif filters.get(name) is not None:
                 query = query.where(incidents.c[name] == filters[name])
         for name, column in (("region", incidents.c.regions), ("category", incidents.c.categories)):
             if (value := filters.get(name)) is not None:

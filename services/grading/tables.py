@@ -95,6 +95,16 @@ incidents = Table(
         sqlite_where=_OPEN,
     ),
     Index("ix_grading_incidents_jurisdiction_opened", "jurisdiction", "opened_at", "id"),
+    # The open incidents of a jurisdiction, newest first: the dashboard's counts and map, and
+    # the list's `status=open`, without wading through the closed history.
+    Index(
+        "ix_grading_incidents_open",
+        "jurisdiction",
+        "opened_at",
+        "id",
+        postgresql_where=_OPEN,
+        sqlite_where=_OPEN,
+    ),
     Index("ix_grading_incidents_opened", "opened_at", "id"),
 )
 

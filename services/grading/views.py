@@ -118,6 +118,21 @@ class Views:
         )
 
 
+def open_warnings(
+    rows: list[tuple[str, int, list[str]]], policy: Policy
+) -> tuple[dict[str, int], dict[str, dict[str, Any]]]:
+    """Open warnings counted per level of the policy, and each region's most severe one."""
+    by_level = {lvl.id: 0 for lvl in policy.levels}
+    by_region: dict[str, dict[str, Any]] = {}
+    for level, rank, regions in rows:
+        by_level[level] = by_level.get(level, 0) + 1
+        for region in regions:
+            if rank > by_region.get(region, {}).get("level_rank", 0):
+                label = policy.level(level).label
+                by_region[region] = {"level": level, "level_label": label, "level_rank": rank}
+    return by_level, by_region
+
+
 def iso_duration(delta: dt.timedelta) -> str:
     """A duration as ISO 8601 writes it: PT6H, P1D, PT0S."""
     seconds = int(delta.total_seconds())

@@ -65,6 +65,7 @@ class MonthStats(BaseModel):
     reports: int
     incidents: int
     warnings: int
+    by_level: dict[str, int]  # the month's single incidents by the highest level they reached
 
 
 class Statistics(BaseModel):

@@ -63,18 +63,20 @@ class Insight:
         async with self.sessionmaker() as session:
             sums = await store.daily_sums(session, jurisdiction, start, end)
             pending = await store.open_notifications(session, jurisdiction, start, end, now)
-            opened, closed, durations = await store.case_counts(session, jurisdiction, start, end)
+            opened, closed, middle = await store.case_counts(session, jurisdiction, start, end)
+        found = self.registry.get(jurisdiction)
+        levels = [lvl.id for lvl in found.policy.levels] if found else []
         figures: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-        months: dict[str, dict[str, int]] = {
-            m: {"reports": 0, "incidents": 0, "warnings": 0}
+        months: dict[str, dict[str, Any]] = {
+            m: {"reports": 0, "incidents": 0, "warnings": 0, "by_level": dict.fromkeys(levels, 0)}
             for m in domain.months_between(start, end)
         }
         for month, measure, key, value in sums:
             figures[(measure, key)] += value
             if key == "" and measure in ("reports", "incidents", "warnings"):
                 months[month][measure] += int(value)
-        found = self.registry.get(jurisdiction)
-        levels = [lvl.id for lvl in found.policy.levels] if found else []
+            elif measure == "incidents.level" and key in months[month]["by_level"]:
+                months[month]["by_level"][key] += int(value)
         return {
             "jurisdiction": jurisdiction,
             "from": start.isoformat(),
@@ -91,7 +93,7 @@ class Insight:
             "cases": {
                 "opened": opened,
                 "closed": closed,
-                "median_hours_to_close": domain.median_hours(durations),
+                "median_hours_to_close": domain.median_hours(middle),
             },
             "by_month": [{"month": m, **counts} for m, counts in months.items()],
         }

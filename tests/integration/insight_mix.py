@@ -184,10 +184,15 @@ def expected(mix: Mix) -> dict[str, Any]:
     months: dict[str, dict[str, Any]] = {}
     day = mix.start
     while day <= mix.end:
-        months.setdefault(day.strftime("%Y-%m"), {"reports": 0, "incidents": 0, "warnings": 0})
+        nothing = {"red": 0, "yellow": 0, "blue": 0}
+        months.setdefault(
+            day.strftime("%Y-%m"),
+            {"reports": 0, "incidents": 0, "warnings": 0, "by_level": nothing},
+        )
         day += dt.timedelta(days=1)
     this = mix.now.astimezone(SHANGHAI).strftime("%Y-%m")
-    months[this] = {"reports": 4, "incidents": 3, "warnings": 2}
+    by_level = {"red": 1, "yellow": 1, "blue": 0}
+    months[this] = {"reports": 4, "incidents": 3, "warnings": 2, "by_level": by_level}
     return {
         "jurisdiction": "changchun",
         "from": mix.start.isoformat(),

@@ -27,6 +27,7 @@ from services.grading.domain import (
     name_key,
 )
 from services.grading.policy import Policy, load_policies
+from services.grading.views import open_warnings
 from services.grading.words import CollectiveAction
 from tests.support import full_width
 
@@ -876,3 +877,14 @@ def test_cluster_matches_its_definition(
         assert found.regions == regions
         assert found.workers_involved == workers
         assert found == cluster(xuanen, *reversed(found_among))
+
+
+def test_open_warnings_count_per_level_and_keep_each_regions_most_severe(
+    policies: dict[str, Policy],
+) -> None:
+    policy = policies["changchun"]
+    rows = [("blue", 1, ["nanguan", "chaoyang"]), ("red", 3, ["chaoyang"]), ("blue", 1, [])]
+    by_level, by_region = open_warnings(rows, policy)
+    assert by_level == {"red": 1, "yellow": 0, "blue": 2}
+    assert {r: v["level"] for r, v in by_region.items()} == {"nanguan": "blue", "chaoyang": "red"}
+    assert by_region["chaoyang"]["level_label"] == "一级红色预警"

@@ -4,7 +4,6 @@ warning-information form: fill, file, download as `.docx`."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from urllib.parse import urlencode
 
@@ -154,7 +153,6 @@ def _list(api_router: APIRouter, console: Console) -> None:
         except ApiError as problem:
             page = {"items": [], "next_cursor": None}
             error, errors = console.api_error(problem), field_errors(problem)
-        names = await _names(api, page["items"])
         query = urlencode({"j": jurisdiction["id"], **{k: v for k, v in chosen.items() if v}})
         return console.render(
             request,
@@ -167,23 +165,7 @@ def _list(api_router: APIRouter, console: Console) -> None:
             error=error,
             errors=errors,
             query=query,
-            names=names,
         )
-
-
-async def _names(api: Api, items: list[dict[str, Any]]) -> dict[str, str]:
-    """The enterprises' names of a page of cases, by incident (a case does not carry it)."""
-
-    async def name(incident_id: str) -> tuple[str, str]:
-        try:
-            return incident_id, str(
-                (await api.get(f"/v1/incidents/{incident_id}"))["enterprise"]["name"]
-            )
-        except ApiError:
-            return incident_id, ""
-
-    found = await asyncio.gather(*(name(c["incident_id"]) for c in items))
-    return dict(found)
 
 
 def _form(api_router: APIRouter, console: Console) -> None:

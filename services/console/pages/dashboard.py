@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import logging
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
@@ -14,6 +17,7 @@ from services.console.client import Api, ApiError
 from services.console.web import Console, NavEntry
 
 READERS = frozenset({"analyst", "responder", "admin"})
+log = logging.getLogger(__name__)
 
 
 async def jurisdiction_of(api: Api, wanted: str | None) -> tuple[dict[str, Any], list[Any]]:
@@ -23,36 +27,46 @@ async def jurisdiction_of(api: Api, wanted: str | None) -> tuple[dict[str, Any],
     return chosen, every
 
 
+async def _statistics(api: Api, j: str, span: dict[str, str]) -> dict[str, Any] | None:
+    """Insight's statistics of a range, or None where they are refused or out of reach."""
+    try:
+        found: dict[str, Any] = await api.get("/v1/statistics", jurisdiction=j, **span)
+    except (ApiError, httpx.HTTPError) as error:
+        log.info("statistics unavailable for the dashboard: %r", error)
+        return None
+    return found
+
+
+async def _overdue(api: Api, j: str) -> int:
+    """How many notifications of the jurisdiction are overdue now."""
+    overdue = api.every("/v1/notifications", status="overdue")
+    return len([n async for n in overdue if n["jurisdiction"] == j])
+
+
 async def _figures(api: Api, jurisdiction: dict[str, Any]) -> dict[str, Any]:
+    """The open warnings per level and region (from grading), overdue notifications (from the
+    notifier), and the year's trend and the quarter's on-time rate (from insight's
+    statistics), asked at once."""
     now = dt.datetime.now(dt.UTC)
     j = jurisdiction["id"]
-    open_ = [i async for i in api.every("/v1/incidents", jurisdiction=j, status="open")]
     months = figures.last_months(now)
-    start = dt.datetime.fromisoformat(months[0] + "-01T00:00:00+08:00")
-    recent = []
-    async for incident in api.every("/v1/incidents", jurisdiction=j):
-        if dt.datetime.fromisoformat(incident["opened_at"]) < start:
-            break
-        recent.append(incident)
     since = figures.quarter_start(now)
-    issued = []
-    async for n in api.every("/v1/notifications"):
-        if dt.datetime.fromisoformat(n["issued_at"]) < since:
-            break
-        if n["jurisdiction"] == j:
-            issued.append(n)
-    overdue = [
-        n async for n in api.every("/v1/notifications", status="overdue") if n["jurisdiction"] == j
-    ]
+    year, quarter, open_, overdue = await asyncio.gather(
+        _statistics(api, j, figures.statistics_range(now, months)),
+        _statistics(api, j, figures.statistics_range(now, [since.strftime("%Y-%m")])),
+        api.get("/v1/incidents/open-warnings", jurisdiction=j),
+        _overdue(api, j),
+    )
     return {
-        "levels": figures.by_level(open_, jurisdiction["levels"]),
-        "open_count": sum(1 for i in open_ if i.get("level")),
-        "overdue": len(overdue),
-        "on_time": figures.on_time(issued, since=since, now=now),
+        "levels": figures.by_level(open_["by_level"], jurisdiction["levels"]),
+        "open_count": sum(open_["by_level"].values()),
+        "overdue": overdue,
+        "statistics": year is not None and quarter is not None,
+        "on_time": figures.on_time(quarter["notifications"]) if quarter else None,
         "quarter": since,
         "months": months,
-        "trend": figures.trend(recent, months),
-        "highest": figures.highest_by_region(open_),
+        "trend": figures.trend(year["by_month"], months) if year else {},
+        "highest": open_["by_region"],
         "tiles": figures.tiles(list(jurisdiction["regions"])),
     }
 
