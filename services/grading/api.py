@@ -66,6 +66,10 @@ def router(grading: Grading) -> APIRouter:
         region: Annotated[str | None, Query(max_length=64)] = None,
         kind: Annotated[IncidentKind | None, Query()] = None,
         category: Annotated[Category | None, Query()] = None,
+        provisional: Annotated[
+            bool | None,
+            Query(description="only levels awaiting assessment (or only the others)"),
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(max_length=500)] = None,
     ) -> IncidentPage:
@@ -76,7 +80,11 @@ def router(grading: Grading) -> APIRouter:
             {"status": status, "kind": kind, "category": category},
         )
         items, after = await grading.page(
-            principal=principal, limit=limit, cursor=cursor, filters=filters
+            principal=principal,
+            limit=limit,
+            cursor=cursor,
+            filters=filters,
+            provisional=provisional,
         )
         return IncidentPage(items=items, next_cursor=after)
 

@@ -247,6 +247,7 @@ class Grading:
         limit: int,
         cursor: str | None,
         filters: dict[str, str | None],
+        provisional: bool | None = None,
     ) -> tuple[list[IncidentOut], str | None]:
         """A page of the incidents the caller reads, newest first, and the next cursor."""
         filters = filters | {
@@ -254,7 +255,12 @@ class Grading:
         }
         async with self.sessionmaker() as session:
             rows, after = await self.store.page(
-                session, scope_of(principal), filters, cursor=cursor, limit=limit
+                session,
+                scope_of(principal),
+                filters,
+                cursor=cursor,
+                limit=limit,
+                provisional=provisional,
             )
             await self.store.read_reports(session, rows)
             return [await self.to_out(session, r) for r in rows], after

@@ -342,11 +342,13 @@ class Store:
         *,
         cursor: str | None,
         limit: int,
+        provisional: bool | None = None,
     ) -> tuple[list[Incident], str | None]:
         """A page of the incidents a scope reads, newest first, and the next cursor.
 
         `filters`: jurisdiction, level, status, kind (equal), region and category (an
-        incident touching the region, of the category; a cluster's are its members')."""
+        incident touching the region, of the category; a cluster's are its members');
+        `provisional`: only those whose level awaits assessment (True) or only the others."""
         query = scoped(
             select(Incident),
             scope,
@@ -362,6 +364,8 @@ class Store:
         for name, column in (("region", incidents.c.regions), ("category", incidents.c.categories)):
             if (value := filters.get(name)) is not None:
                 query = query.where(list_holds(column, value))
+        if provisional is not None:
+            query = query.where(incidents.c.provisional.is_(provisional))
         at: Any = incidents.c.opened_at  # a column, as newest_first reads a mapped attribute
         query = newest_first(query, at, typed(Any, incidents.c.id), cursor=cursor, limit=limit)
         rows = list(await session.scalars(query))

@@ -151,6 +151,9 @@ async def test_the_leading_group_assesses_and_a_missing_reason_is_shown_by_its_f
     incident = system.api(f"/v1/incidents/{incident_id}")
     assert incident["level"] == "yellow"
     assert incident["provisional"] is False
+    await page.goto(f"{system.url}/console/assess")  # assessed: no longer awaiting
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("评估")
+    await expect(page.get_by_role("row").filter(has_text="长春华光纺织有限公司")).to_have_count(0)
 
 
 async def test_a_wrong_password_shows_an_error_and_sets_no_session(

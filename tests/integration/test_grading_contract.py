@@ -70,6 +70,29 @@ async def test_an_assessed_level_stands_until_a_report_brings_new_facts(embedded
     assert raised["terminations"] == 25
 
 
+async def test_provisional_lists_the_warnings_awaiting_assessment(embedded: Running) -> None:
+    """The assessment page's question: which open warnings still await the leading group."""
+    waiting = await incident_of(embedded, await submit(embedded, report(workers_involved=40)))
+    assessed = await incident_of(embedded, await submit(embedded, report(workers_involved=45)))
+    body = {"decision": "confirm", "reason": "核实属实"}
+    url = f"/v1/incidents/{assessed['id']}/assessment"
+    confirmed = await embedded.client.post(url, json=body, headers=embedded.auth())
+    assert confirmed.status_code == 200, confirmed.text
+
+    async def listed(provisional: str) -> set[str]:
+        params = {"jurisdiction": "changchun", "status": "open", "provisional": provisional}
+        page = await embedded.client.get("/v1/incidents", params=params, headers=embedded.auth())
+        assert page.status_code == 200, page.text
+        return {i["id"] for i in page.json()["items"]}
+
+    assert await listed("true") == {waiting["id"]}
+    assert await listed("false") == {assessed["id"]}
+    got = await embedded.client.get(
+        "/v1/incidents", params={"provisional": "perhaps"}, headers=embedded.auth()
+    )
+    assert assert_problem(got, 422)["errors"][0]["loc"] == ["query", "provisional"]
+
+
 async def test_a_report_without_a_code_joins_the_incident_of_the_same_name(
     embedded: Running,
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ from services.console.web import Console, NavEntry, field_errors
 
 FILTERS = ("level", "status", "region", "category", "kind")
 ASSESSORS = frozenset({"responder", "admin"})
+PER_LEVEL = 50  # warnings awaiting assessment shown per level
 
 
 async def _incident_view(api: Api, incident_id: str) -> dict[str, Any]:
@@ -112,6 +114,29 @@ def _query(chosen: dict[str, str], jurisdiction: dict[str, Any]) -> str:
     return urlencode({"j": jurisdiction["id"], **{k: v for k, v in chosen.items() if v}})
 
 
+async def _awaiting(api: Api, jurisdiction: dict[str, Any]) -> list[dict[str, Any]]:
+    """The open warnings awaiting assessment, most severe level first: each level's newest
+    `PER_LEVEL`, asked at once, and whether it has more."""
+    levels = sorted(jurisdiction["levels"], key=lambda lvl: -int(lvl["rank"]))
+    pages = await asyncio.gather(
+        *(
+            api.get(
+                "/v1/incidents",
+                jurisdiction=jurisdiction["id"],
+                status="open",
+                provisional="true",
+                level=lvl["id"],
+                limit=PER_LEVEL,
+            )
+            for lvl in levels
+        )
+    )
+    return [
+        {"level": lvl, "items": page["items"], "more": page["next_cursor"] is not None}
+        for lvl, page in zip(levels, pages, strict=True)
+    ]
+
+
 def _assessment(api_router: APIRouter, console: Console) -> None:
     @api_router.get("/console/assess")
     async def provisional(request: Request) -> Response:
@@ -122,19 +147,13 @@ def _assessment(api_router: APIRouter, console: Console) -> None:
         jurisdiction, every = await jurisdiction_of(
             api, request.query_params.get("j") or signed.user.jurisdiction
         )
-        items = [
-            i
-            async for i in api.every(
-                "/v1/incidents", jurisdiction=jurisdiction["id"], status="open"
-            )
-            if i["provisional"] and i.get("level")
-        ]
-        items.sort(key=lambda i: (-i["level_rank"], i["opened_at"]))
+        groups = await _awaiting(api, jurisdiction)
         return console.render(
             request,
             "assess.html",
             signed,
-            items=items,
+            groups=groups,
+            per_level=PER_LEVEL,
             may_assess=console.may_assess(signed.user, jurisdiction["id"]),
             jurisdiction=jurisdiction,
             jurisdictions=every,
