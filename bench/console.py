@@ -62,7 +62,10 @@ def pages(ids: dict[str, str]) -> list[tuple[str, Page]]:
     ]
     j, cc, inc, case = "/v1/jurisdictions", "jurisdiction=changchun", ids["incident"], ids["case"]
     listed, shown = f"/v1/incidents?{cc}&limit=25", "/console/incidents?j=changchun"
-    opened = f"/v1/incidents?{cc}&status=open&limit=500"
+    awaiting = [  # the 评估 page asks each level's newest 50 at once
+        f"/v1/incidents?{cc}&status=open&provisional=true&level={lvl}&limit=50"
+        for lvl in ("red", "yellow", "blue")
+    ]
     yellow, history = "&status=open&level=yellow", "&status=closed&region=chaoyang&category=layoff"
     dashboard = [
         j,
@@ -88,7 +91,7 @@ def pages(ids: dict[str, str]) -> list[tuple[str, Page]]:
         ("analyst", ("预警事件 已结束·区域·类别", shown + history, [j, listed + history])),
         ("analyst", ("一个事件", f"/console/incidents/{inc}", incident)),
         ("office", ("待办", "/console/todo", todo)),
-        ("office", ("评估", "/console/assess?j=changchun", [j, opened])),
+        ("office", ("评估", "/console/assess?j=changchun", [j, *awaiting])),
         ("analyst", ("处置", "/console/cases?j=changchun", [j, f"/v1/cases?{cc}&limit=25"])),
         ("analyst", ("一个案件", f"/console/cases/{case}", [f"/v1/cases/{case}", incident[0]])),
         ("analyst", ("统计与简报", "/console/statistics?j=changchun", [j, *stats])),
