@@ -110,7 +110,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def run(count: int, requests: int, url: str) -> dict[str, Any]:
-    runtime = Runtime.from_settings(Settings(database_url=url, log_json=False))
+    runtime = Runtime.from_settings(
+        Settings(database_url=url, log_json=False, secret_key="bench-" + "x" * 40)
+    )
     made = await seed(runtime, count)
     _, key = await create_key(runtime.sessionmaker, runtime.registry, name="bench", role=Role.ADMIN)
     headers = {"Authorization": f"Bearer {key}"}
