@@ -67,6 +67,12 @@ def listening(port: int) -> bool:
     return False
 
 
+# Sharing with partners runs at a lower CPU priority than the pipeline, so that on a machine
+# they share, the partners' calls take nothing from the bodies' warnings (in compose and
+# Kubernetes: its smaller CPU share or request).
+BELOW_THE_PIPELINE = {"sharing": ["nice", "-n", "10"]}
+
+
 def wait_until(check: object, what: str, timeout: float = 60) -> None:
     """Poll `check()` until true, or fail naming what did not happen."""
     deadline = time.monotonic() + timeout
@@ -175,7 +181,7 @@ def stack(
         for name, port in ports.items():
             with (log_dir / f"{name}.log").open("ab") as log:
                 processes[name] = subprocess.Popen(
-                    [LABORWATCH, "serve", name],
+                    [*BELOW_THE_PIPELINE.get(name, []), LABORWATCH, "serve", name],
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     env=env | {"LABORWATCH_PORT": str(port)},
