@@ -88,17 +88,7 @@ def router(grading: Grading) -> APIRouter:
         )
         return IncidentPage(items=items, next_cursor=after)
 
-    @api.get(
-        "/incidents/open-warnings",
-        response_model=OpenWarnings,
-        summary="Count a jurisdiction's open warnings per level and region",
-        description=_OPEN,
-        responses=problem_responses(401, 403, 422),
-    )
-    async def open_warnings(
-        principal: Reader, jurisdiction: Annotated[str, Query(max_length=64)]
-    ) -> OpenWarnings:
-        return await grading.open_warnings(principal=principal, jurisdiction=jurisdiction)
+    _open_warnings_route(api, grading)  # before /incidents/{incident_id}, which would take it
 
     @api.get(
         "/incidents/{incident_id}",
@@ -111,6 +101,20 @@ def router(grading: Grading) -> APIRouter:
 
     _assessment_route(api, grading)
     return api
+
+
+def _open_warnings_route(api: APIRouter, grading: Grading) -> None:
+    @api.get(
+        "/incidents/open-warnings",
+        response_model=OpenWarnings,
+        summary="Count a jurisdiction's open warnings per level and region",
+        description=_OPEN,
+        responses=problem_responses(401, 403, 422),
+    )
+    async def open_warnings(
+        principal: Reader, jurisdiction: Annotated[str, Query(max_length=64)]
+    ) -> OpenWarnings:
+        return await grading.open_warnings(principal=principal, jurisdiction=jurisdiction)
 
 
 def _assessment_route(api: APIRouter, grading: Grading) -> None:

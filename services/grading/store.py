@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from typing import cast as typed
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.access import ReadScope
@@ -35,6 +35,17 @@ _OPEN = incidents.c.status == IncidentStatus.OPEN
 # query's condition is the index's own (SQLite never for a parameter, PostgreSQL not in a
 # generic plan).
 _OPEN_LITERAL = text("grading_incidents.status = 'open'")
+
+
+def _readable(query: Select[Any], scope: ReadScope) -> Select[Any]:
+    """`query` narrowed to the incidents a scope reads."""
+    return scoped(
+        query,
+        scope,
+        jurisdiction=incidents.c.jurisdiction,
+        regions=incidents.c.regions,
+        bodies=incidents.c.bodies,
+    )
 
 
 @dataclass
@@ -325,12 +336,8 @@ class Store:
         self, session: AsyncSession, scope: ReadScope, jurisdiction: str
     ) -> list[tuple[str, int, list[str]]]:
         """(level, rank, regions) of the open incidents with a level that a scope reads."""
-        query = scoped(
-            select(incidents.c.level, incidents.c.level_rank, incidents.c.regions),
-            scope,
-            jurisdiction=incidents.c.jurisdiction,
-            regions=incidents.c.regions,
-            bodies=incidents.c.bodies,
+        query = _readable(
+            select(incidents.c.level, incidents.c.level_rank, incidents.c.regions), scope
         ).where(incidents.c.jurisdiction == jurisdiction, _OPEN_LITERAL, incidents.c.level_rank > 0)
         return [(r[0], int(r[1]), list(r[2])) for r in await session.execute(query)]
 
@@ -349,13 +356,7 @@ class Store:
         `filters`: jurisdiction, level, status, kind (equal), region and category (an
         incident touching the region, of the category; a cluster's are its members');
         `provisional`: only those whose level awaits assessment (True) or only the others."""
-        query = scoped(
-            select(Incident),
-            scope,
-            jurisdiction=incidents.c.jurisdiction,
-            regions=incidents.c.regions,
-            bodies=incidents.c.bodies,
-        )
+        query = _readable(select(Incident), scope)
         for name in ("jurisdiction", "level", "status", "kind"):
             if filters.get(name) == IncidentStatus.OPEN and name == "status":
                 query = query.where(_OPEN_LITERAL)
