@@ -7,7 +7,6 @@ stopped, and several replicas share the work without doing any of it twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from libs.common.workers import Worker, polling
@@ -84,23 +83,10 @@ def delivery_queue(notifier: Notifier, *, poll_seconds: float, in_flight: int = 
     """The loop that sends what is due and retries what failed; it never holds up the clock.
     It turns again at once while it finds work, when a send ends, or after the poll."""
     queue = DeliveryQueue(notifier, in_flight=in_flight)
-
-    async def run() -> None:
-        try:
-            while True:
-                queue.wake.clear()
-                try:
-                    did = await queue.turn()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.warning("delivery queue failed; retrying", exc_info=True)
-                    did = 0
-                if not did:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(queue.wake.wait(), poll_seconds)
-        finally:
-            await queue.stop()
-
-    run.__name__ = "delivery_queue"
-    return run
+    return polling(
+        "delivery_queue",
+        queue.turn,
+        poll_seconds=poll_seconds,
+        wake=queue.wake,
+        on_stop=queue.stop,
+    )
