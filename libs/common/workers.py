@@ -7,11 +7,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
 Worker = Callable[[], Coroutine[Any, Any, None]]
+T = TypeVar("T")
 
 
 def polling(
@@ -52,3 +53,32 @@ def polling(
 
     run.__name__ = name
     return run
+
+
+class Claim(Generic[T]):
+    """A worker's claim on work, shielded from the worker's cancellation. A claim commits a
+    lease; stopped between that commit and the turn's next step, the worker would never learn
+    what it leased, and the work would wait out the lease. Shielded, the claim runs to its end,
+    and `stop` hands over what it took so the worker can give it back."""
+
+    def __init__(self) -> None:
+        self.pending: asyncio.Future[T] | None = None
+
+    async def run(self, claiming: Awaitable[T]) -> T:
+        """What `claiming` claimed, even if the caller is cancelled while it runs."""
+        self.pending = asyncio.ensure_future(claiming)
+        found = await asyncio.shield(self.pending)  # cancelled: `pending` runs on, for stop()
+        self.pending = None
+        return found
+
+    async def stop(self) -> T | None:
+        """What a claim cut short by the worker's stop took (None if none was under way, or
+        it failed)."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return None
+        try:
+            return await pending
+        except Exception:
+            log.warning("a claim under way at the stop failed", exc_info=True)
+            return None

@@ -224,7 +224,9 @@ class Grading:
             incident = await session.get(Incident, incident_id)
             self._readable(principal, incident, incident_id)
             assert incident is not None
-            entries = await self.store.timeline(session, incident_id)
+            entries = await self.store.timeline(
+                session, incident_id, written=incident.timeline_entries
+            )
             out = await self.to_out(session, incident)
         timeline = [
             TimelineOut(

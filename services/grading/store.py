@@ -323,14 +323,11 @@ class Store:
 
     # -------------------------------------------------------------------------- reads
 
-    async def timeline(self, session: AsyncSession, incident_id: str) -> list[TimelineEntry]:
-        """An incident's timeline, oldest first."""
-        query = (
-            select(TimelineEntry)
-            .where(TimelineEntry.incident_id == incident_id)
-            .order_by(TimelineEntry.id)
-        )
-        return list(await session.scalars(query))
+    async def timeline(
+        self, session: AsyncSession, incident_id: str, *, written: int | None = None
+    ) -> list[TimelineEntry]:
+        """An incident's timeline, oldest first: its first `written` entries, if given."""
+        return await timeline_of(session, incident_id, written)
 
     async def open_levels(
         self, session: AsyncSession, scope: ReadScope, jurisdiction: str
@@ -371,3 +368,20 @@ class Store:
         query = newest_first(query, at, typed(Any, incidents.c.id), cursor=cursor, limit=limit)
         rows = list(await session.scalars(query))
         return rows[:limit], next_cursor(rows, limit, at)
+
+
+async def timeline_of(
+    session: AsyncSession, incident_id: str, written: int | None = None
+) -> list[TimelineEntry]:
+    """An incident's timeline, oldest first. Given `written` (the count on the incident row
+    as read), only that many: entries a later transaction committed after the row was read
+    belong to a newer anchor, and reading them against the older one would look like a
+    broken chain on a live system."""
+    query = (
+        select(TimelineEntry)
+        .where(TimelineEntry.incident_id == incident_id)
+        .order_by(TimelineEntry.id)
+    )
+    if written is not None:
+        query = query.limit(written)
+    return list(await session.scalars(query))

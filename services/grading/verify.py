@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.grading.audit import chain_fault
-from services.grading.tables import TimelineEntry, incidents
+from services.grading.store import timeline_of
+from services.grading.tables import incidents
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,7 @@ async def broken_chains(sessionmaker: async_sessionmaker[AsyncSession]) -> Async
             )
         ).all()
         for incident_id, head, count in anchors:
-            entries = list(
-                await session.scalars(
-                    select(TimelineEntry)
-                    .where(TimelineEntry.incident_id == incident_id)
-                    .order_by(TimelineEntry.id)
-                )
-            )
+            entries = await timeline_of(session, incident_id, count)
             fault = chain_fault(entries, head=head, count=count)
             if fault is not None:
                 yield Broken(incident_id, fault)

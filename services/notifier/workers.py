@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from libs.common.workers import Worker, polling
+from libs.common.workers import Claim, Worker, polling
 from services.notifier import deadlines, delivery, operations
 from services.notifier.domain import Status
 from services.notifier.metrics import NOTIFICATIONS
 from services.notifier.service import Notifier
+from services.notifier.tables import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class DeliveryQueue:
         self.notifier = notifier
         self.in_flight = in_flight
         self.sending: dict[asyncio.Task[None], int] = {}
+        self.claim: Claim[list[Delivery]] = Claim()
         self.wake = asyncio.Event()
 
     async def turn(self) -> int:
@@ -56,7 +58,7 @@ class DeliveryQueue:
         room = self.in_flight - len(self.sending)
         if room <= 0:
             return 0
-        claimed = await delivery.claim_due(self.notifier, limit=room)
+        claimed = await self.claim.run(delivery.claim_due(self.notifier, limit=room))
         for one in claimed:
             task = asyncio.create_task(delivery.attempt(self.notifier, one))
             self.sending[task] = one.id
@@ -73,8 +75,9 @@ class DeliveryQueue:
         for task in cut:
             task.cancel()
         await asyncio.gather(*cut, return_exceptions=True)
+        unsent = set(cut.values()) | {one.id for one in await self.claim.stop() or []}
         try:
-            await delivery.hand_back(self.notifier, set(cut.values()))
+            await delivery.hand_back(self.notifier, unsent)
         except Exception:
             log.warning("could not hand back the deliveries in flight", exc_info=True)
 

@@ -23,6 +23,7 @@ from services.grading.audit import verify_chain
 from services.grading.consumers import consumers
 from services.grading.policy import load_policies
 from services.grading.service import Grading
+from services.grading.store import timeline_of
 from services.grading.tables import Incident, IncidentReport, TimelineEntry
 from tests.conftest import (
     Running,
@@ -231,6 +232,30 @@ async def test_assessment_confirms_or_lowers_and_the_timeline_shows_tampering(
         entry.detail = {**entry.detail, "to": "blue"}
     detail = await embedded.client.get(f"/v1/incidents/{incident['id']}", headers=embedded.auth())
     assert detail.json()["timeline_intact"] is False
+
+
+async def test_a_timeline_read_while_an_entry_is_written_still_verifies(
+    system: Running,
+) -> None:
+    """The incident row and its timeline are two reads: entries committed between them belong
+    to a newer anchor and must not make the one as read look broken."""
+    incident = await incident_of(system, await submit(system, report(workers_involved=60)))
+    async with system.runtime.sessionmaker() as session:
+        row = await session.get(Incident, incident["id"])
+        assert row is not None
+        head, written = row.timeline_head, row.timeline_entries
+    confirmed = await system.client.post(  # commits while the row, as read, is in hand
+        f"/v1/incidents/{incident['id']}/assessment",
+        json={"decision": "confirm"},
+        headers=system.auth(),
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    async with system.runtime.sessionmaker() as session:
+        everything = await timeline_of(session, incident["id"])
+        as_read = await timeline_of(session, incident["id"], written)
+    assert len(everything) > written  # the assessment's entry is in by now
+    assert not verify_chain(everything, head=head, count=written)
+    assert verify_chain(as_read, head=head, count=written)
 
 
 async def test_listing_filters_paginates_and_scopes(embedded: Running) -> None:

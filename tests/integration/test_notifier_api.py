@@ -692,8 +692,8 @@ async def test_an_acknowledgement_stops_reminders_and_the_deadline(sqlite_url: s
 async def test_a_deadline_passed_while_stopped_fires_once_after_a_restart(
     sqlite_url: str,
 ) -> None:
-    # Level1's 6 h lasts 2 s.
-    settings = make_settings(database_url=sqlite_url, time_scale=10800, deadline_poll_seconds=0.05)
+    # Level1's 6 h lasts 3 s, the county's 2 h after the escalation 1 s.
+    settings = make_settings(database_url=sqlite_url, time_scale=7200, deadline_poll_seconds=0.05)
     async with running(settings) as first:
         incident_id = await incident_id_of(first, await submit(first, xuanen_report()))
         town = one(await notifications_of(first, incident_id, at_least=2), body_id=ZHUSHAN)
@@ -729,10 +729,10 @@ async def test_a_deadline_passed_while_stopped_fires_once_after_a_restart(
             restarted_at = when(up["issued_at"])
             assert restarted_at > due
 
-            # Several more ticks of the clock change nothing for the town's deadline.
-            ticks = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.5)
+            # Several more ticks of the clock (six polls) change nothing for the town's deadline.
+            ticks = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.3)
             assert ticks < when(up["due_at"])
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.3)
             items = await listing(client, admin, incident_id=incident_id)
             assert len([n for n in items if n["escalated_from"] == town["id"]]) == 1
             lates = [r for r in await late_reports(runtime) if r.incident_id == incident_id]

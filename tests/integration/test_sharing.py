@@ -180,7 +180,9 @@ async def test_a_rotated_secret_overlaps_with_the_old_one_until_it_expires(
 
 async def test_a_failed_delivery_is_retried_after_a_restart(db: str, partner: Receiver) -> None:
     partner.answer = lambda path: 503
-    async with serve(sharing_settings(db, sharing_backoff_seconds=0.2)) as first:
+    # Retries every 0.2–0.4 s: however long the first run lasts, the next is soon after it.
+    first_run = sharing_settings(db, sharing_backoff_seconds=0.2, sharing_backoff_max_seconds=0.4)
+    async with serve(first_run) as first:
         sub_id, secret = await subscribe(first, partner.url("/hook"))
         await submit(first, red())
         await arrived(partner, "/hook", 2)

@@ -23,7 +23,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.db import claim
-from libs.common.workers import Worker
+from libs.common.workers import Claim, Worker
 from services.notifier.sharing.sender import SendError
 from services.notifier.sharing.service import Sharing
 from services.notifier.sharing.tables import SharedDelivery, SharedEvent, Subscription
@@ -66,12 +66,13 @@ class Dispatcher:
         self.tasks: set[asyncio.Task[None]] = set()
         self.in_flight: set[int] = set()
         self.done: list[tuple[Job, Outcome]] = []
+        self.claiming: Claim[list[Job]] = Claim()
         self.wake = asyncio.Event()
 
     async def turn(self) -> int:
         """Record what ended, claim and start what is due; return how much was done."""
         recorded = await self.flush()
-        jobs = await self.claim()
+        jobs = await self.claiming.run(self.claim())
         for job in jobs:
             self.busy[job.subscription_id] += 1
             self.in_flight.add(job.delivery_id)
@@ -161,6 +162,7 @@ class Dispatcher:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.in_flight |= {job.delivery_id for job in await self.claiming.stop() or []}
         try:
             await self.flush()
             if not self.in_flight:

@@ -1,0 +1,60 @@
+"""The background loop and the claim it makes: a worker stopped while a claim is under way
+still learns what the claim took, so it can hand that back."""
+
+from __future__ import annotations
+
+import asyncio
+
+from libs.common.workers import Claim, polling
+
+
+async def test_a_worker_stopped_mid_claim_still_hands_back_what_the_claim_took() -> None:
+    committing, committed = asyncio.Event(), asyncio.Event()
+    handed_back: list[list[int]] = []
+    claim: Claim[list[int]] = Claim()
+
+    async def lease() -> list[int]:
+        committing.set()
+        await committed.wait()  # the lease is being written when the stop comes
+        return [7, 8]
+
+    async def turn() -> int:
+        return len(await claim.run(lease()))
+
+    async def stop() -> None:
+        handed_back.append(await claim.stop() or [])
+
+    worker = asyncio.create_task(polling("test_queue", turn, poll_seconds=1.0, on_stop=stop)())
+    await committing.wait()
+    worker.cancel()
+    await asyncio.sleep(0)  # the stop begins, and waits for the claim to end
+    committed.set()
+    await asyncio.gather(worker, return_exceptions=True)
+    assert worker.cancelled()
+    assert handed_back == [[7, 8]]
+
+
+async def test_a_finished_claim_leaves_nothing_for_the_stop() -> None:
+    claim: Claim[list[int]] = Claim()
+
+    async def lease() -> list[int]:
+        return [1]
+
+    assert await claim.run(lease()) == [1]
+    assert await claim.stop() is None
+
+
+async def test_a_claim_that_fails_at_the_stop_is_logged_not_raised() -> None:
+    claim: Claim[list[int]] = Claim()
+    started = asyncio.Event()
+
+    async def lease() -> list[int]:
+        started.set()
+        await asyncio.sleep(0.01)
+        raise ConnectionError("the database went away")
+
+    running = asyncio.create_task(claim.run(lease()))
+    await started.wait()
+    running.cancel()
+    assert await claim.stop() is None
+    await asyncio.gather(running, return_exceptions=True)
