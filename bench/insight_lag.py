@@ -90,14 +90,8 @@ def _figures(got: list[float]) -> dict[str, float]:
 
 def measure(seconds: int, drain_timeout: float, warm_up: float) -> dict[str, Any]:
     """Start the four processes, offer the load, sample, and work out the lags."""
-    with stack_mod.stack(
-        database="laborwatch_bench_insight",
-        ports={"intake": 8041, "grading": 8042, "notifier": 8043, "insight": 8044},
-        kafka_port=9096,
-        fresh=True,
-        extra_env={"LABORWATCH_LOG_LEVEL": "WARNING"},
-        log_dir=ROOT / "var" / "bench" / "insight_lag",
-    ) as s:
+    services = ("intake", "grading", "notifier", "insight")
+    with stack_mod.for_bench("insight_lag", services, base_port=8040, kafka_port=9096) as s:
         dsn = s.database_url.replace("postgresql+asyncpg://", "postgresql://")
         samplers = {name: Sampler(dsn, table) for name, table in TABLES.items()}
         for sampler in samplers.values():

@@ -195,14 +195,8 @@ def main() -> None:
         upgrade(url)
         asyncio.run(run(args.rows, args.history, url, None))
         return
-    with stack_mod.stack(
-        database="laborwatch_bench_monitoring",
-        ports={"intake": 8051, "grading": 8052, "notifier": 8053, "monitoring": 8054},
-        kafka_port=9097,
-        fresh=True,
-        extra_env={"LABORWATCH_LOG_LEVEL": "WARNING"},
-        log_dir=ROOT / "var" / "bench" / "monitoring",
-    ) as s:
+    services = ("intake", "grading", "notifier", "monitoring")
+    with stack_mod.for_bench("monitoring", services, base_port=8050, kafka_port=9097) as s:
         asyncio.run(run(args.rows, args.history, s.database_url, s.url("monitoring")))
 
 

@@ -132,14 +132,8 @@ def three_processes() -> Iterator[dict[str, Any]]:
     """The stack: PostgreSQL, the broker, three `laborwatch serve` processes (the pipeline
     alone, as every earlier run on docs/benchmarks.md measured it; the stack's other services
     have benchmarks of their own)."""
-    with stack_mod.stack(
-        database="laborwatch_bench",
-        ports={"intake": 8011, "grading": 8012, "notifier": 8013},
-        kafka_port=9093,
-        fresh=True,
-        extra_env={"LABORWATCH_LOG_LEVEL": "WARNING"},
-        log_dir=ROOT / "var" / "bench",
-    ) as s:
+    pipeline = ("intake", "grading", "notifier")
+    with stack_mod.for_bench("pipeline", pipeline, base_port=8010, kafka_port=9093) as s:
         yield {
             "url": s.url("intake"),
             "key": s.admin_key,

@@ -105,13 +105,12 @@ def receiver() -> Iterator[str]:
 @contextmanager
 def processes() -> Iterator[dict[str, Any]]:
     """Intake, grading and the notifier as processes of their own, on a fresh database."""
-    with stack_mod.stack(
-        database="laborwatch_bench_sharing",
-        ports={"intake": 8021, "grading": 8022, "notifier": 8023, "sharing": 8024},
+    with stack_mod.for_bench(
+        "sharing",
+        ("intake", "grading", "notifier", "sharing"),
+        base_port=8020,
         kafka_port=9094,
-        fresh=True,
-        extra_env={"LABORWATCH_LOG_LEVEL": "WARNING", "LABORWATCH_ALLOW_LOCAL_TARGETS": "true"},
-        log_dir=ROOT / "var" / "bench" / "sharing",
+        extra_env={"LABORWATCH_ALLOW_LOCAL_TARGETS": "true"},
     ) as s:
         dsn = s.database_url.replace("postgresql+asyncpg://", "postgresql://")
         yield {

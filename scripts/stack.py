@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -204,6 +204,26 @@ def stack(
         if broker is not None:
             broker.terminate()
             broker.wait(10)
+
+
+def for_bench(
+    name: str,
+    services: Sequence[str],
+    *,
+    base_port: int,
+    kafka_port: int,
+    extra_env: dict[str, str] | None = None,
+) -> contextlib.AbstractContextManager[Stack]:
+    """The stack one benchmark measures: `services` on the ports after `base_port`, on a
+    fresh database of its own, logging warnings only (under var/bench/<name>/)."""
+    return stack(
+        database=f"laborwatch_bench_{name}",
+        ports={service: base_port + i for i, service in enumerate(services, 1)},
+        kafka_port=kafka_port,
+        fresh=True,
+        extra_env={"LABORWATCH_LOG_LEVEL": "WARNING", **(extra_env or {})},
+        log_dir=ROOT / "var" / "bench" / name,
+    )
 
 
 def _up_or_fail(process: subprocess.Popen[bytes], url: str, name: str) -> bool:
