@@ -27,16 +27,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bench.run import query
 from laborwatch.migrate import upgrade
-from libs.common.auth import Role, create_key
 from libs.common.runtime import Runtime
 from libs.common.settings import Settings
-from services.console.users import create_user
 from services.grading.tables import incidents as grading_incidents
 from services.insight import domain
 from services.insight.tables import daily, monthly
 from services.insight.tables import incidents as insight_incidents
 from services.notifier.tables import Notification
-from tests.browser import System, laborwatch_command
+from tests.browser import System, laborwatch_command, make_people
 
 SECRET = "bench-console-" + "k" * 40  # the server's SECRET_KEY: the bench signs staff tokens
 REGIONS = ("nanguan", "kuancheng", "chaoyang", "erdao", "lvyuan", "shuangyang", "jiutai")
@@ -82,29 +80,19 @@ def serve(home: Path, port: int, database_url: str | None) -> System:
     raise RuntimeError(f"laborwatch run did not start; see {home / 'run.log'}")
 
 
+def settings_of(system: System) -> Settings:
+    """The settings of the system's database, for the bench's own connections."""
+    url = system.env["LABORWATCH_DATABASE_URL"]
+    return Settings(database_url=url, secret_key=SECRET, log_json=False)
+
+
 def runtime_of(system: System) -> Runtime:
     """A runtime on the system's database (the bench's own connections)."""
-    url = system.env["LABORWATCH_DATABASE_URL"]
-    return Runtime.from_settings(Settings(database_url=url, secret_key=SECRET, log_json=False))
+    return Runtime.from_settings(settings_of(system))
 
 
 async def _people(system: System) -> None:
-    runtime = runtime_of(system)
-    try:
-        for name, (role, jurisdiction, body) in STAFF.items():
-            _, system.passwords[name] = await create_user(
-                runtime.sessionmaker,
-                runtime.registry,
-                name=name,
-                role=Role(role),
-                jurisdiction=jurisdiction,
-                body_id=body,
-            )
-        db, registry = runtime.sessionmaker, runtime.registry
-        _, system.reporter_key = await create_key(db, registry, name="市信访局", role=Role.REPORTER)
-        _, system.admin_key = await create_key(db, registry, name="压测", role=Role.ADMIN)
-    finally:
-        await runtime.engine.dispose()
+    await make_people(system, settings_of(system), STAFF, admin="压测")
 
 
 # ------------------------------------------------------------------------- the pipeline

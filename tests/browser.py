@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,9 +158,21 @@ async def _make_staff(system: System, home: Path) -> None:
     settings = Settings(
         database_url=system.env["LABORWATCH_DATABASE_URL"], var_dir=home / "var", log_json=False
     )
+    await make_people(system, settings)
+
+
+async def make_people(
+    system: System,
+    settings: Settings,
+    staff: Mapping[str, tuple[str, str | None, str | None]] = STAFF,
+    *,
+    admin: str = "市人社局值班",
+) -> None:
+    """The staff who sign in (their passwords kept on `system`), a reporter's key and an
+    admin's, made in the system's database."""
     runtime = Runtime.from_settings(settings)
     try:
-        for name, (role, jurisdiction, body) in STAFF.items():
+        for name, (role, jurisdiction, body) in staff.items():
             _, system.passwords[name] = await create_user(
                 runtime.sessionmaker,
                 runtime.registry,
@@ -170,7 +183,7 @@ async def _make_staff(system: System, home: Path) -> None:
             )
         db, registry = runtime.sessionmaker, runtime.registry
         _, system.reporter_key = await create_key(db, registry, name="市信访局", role=Role.REPORTER)
-        _, system.admin_key = await create_key(db, registry, name="市人社局值班", role=Role.ADMIN)
+        _, system.admin_key = await create_key(db, registry, name=admin, role=Role.ADMIN)
     finally:
         await runtime.engine.dispose()
 
