@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -294,3 +295,14 @@ async def submit(system: Running, body: dict[str, Any]) -> str:
     r = await system.client.post("/v1/reports", json=body, headers=system.auth("reporter"))
     assert r.status_code == 202, r.text
     return str(r.json()["id"])
+
+
+async def console_sign_in(client: httpx.AsyncClient, name: str, password: str) -> httpx.Response:
+    """Sign in to the console over HTTP as a browser's form would (its CSRF token read from
+    the sign-in page); the answer to the form."""
+    form = await client.get("/console/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf, form.text[:500]
+    return await client.post(
+        "/console/login", data={"csrf": csrf.group(1), "name": name, "password": password}
+    )

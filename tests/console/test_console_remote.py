@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.browser import NEW_PASSWORD, System, laborwatch_command, start_system
-from tests.conftest import eventually, free_ports
+from tests.conftest import console_sign_in, eventually, free_ports
 
 
 @pytest.fixture(scope="module")
@@ -63,15 +63,7 @@ async def test_the_console_alone_shows_the_services_data_for_the_user(
 
     await eventually(placed, timeout=30)
     async with httpx.AsyncClient(base_url=url, timeout=30) as browser:
-        form = await browser.get("/console/login")
-        r = await browser.post(
-            "/console/login",
-            data={
-                "csrf": _csrf(form.text),
-                "name": "analyst",
-                "password": system.passwords["analyst"],
-            },
-        )
+        r = await console_sign_in(browser, "analyst", system.passwords["analyst"])
         assert r.status_code == 303 and r.headers["location"] == "/console/password"
         page = await browser.get("/console/password")
         r = await browser.post(

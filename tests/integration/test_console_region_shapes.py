@@ -4,7 +4,6 @@ dashboard's map; without one (Xuan'en's townships), the schematic tile map."""
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import httpx
 from libs.common.auth import Role
 from libs.common.jurisdictions import BUILT_IN_DIR
 from services.console.users import change_password, create_user
-from tests.conftest import make_settings, running
+from tests.conftest import console_sign_in, make_settings, running
 
 NEW = "长春市-劳动关系-2026"
 
@@ -28,12 +27,7 @@ def _square(name: str, x: float) -> dict[str, object]:
 
 
 async def _signed_in(client: httpx.AsyncClient, name: str) -> None:
-    form = await client.get("/console/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
-    assert csrf
-    r = await client.post(
-        "/console/login", data={"csrf": csrf.group(1), "name": name, "password": NEW}
-    )
+    r = await console_sign_in(client, name, NEW)
     assert r.status_code == 303 and r.headers["location"] == "/console/", r.text
 
 
