@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import random
-import subprocess
 import time
 import uuid
 from collections import defaultdict
@@ -26,7 +24,6 @@ from sqlalchemy import Table, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bench.run import query
-from laborwatch.migrate import upgrade
 from libs.common.runtime import Runtime
 from libs.common.settings import Settings
 from services.grading.tables import incidents as grading_incidents
@@ -34,7 +31,7 @@ from services.insight import domain
 from services.insight.tables import daily, monthly
 from services.insight.tables import incidents as insight_incidents
 from services.notifier.tables import Notification
-from tests.browser import System, laborwatch_command, make_people
+from tests.browser import System, make_people, serve_embedded
 
 SECRET = "bench-console-" + "k" * 40  # the server's SECRET_KEY: the bench signs staff tokens
 REGIONS = ("nanguan", "kuancheng", "chaoyang", "erdao", "lvyuan", "shuangyang", "jiutai")
@@ -49,35 +46,8 @@ YEARS = 5
 
 def serve(home: Path, port: int, database_url: str | None) -> System:
     """`laborwatch run` on a freshly migrated database (SQLite under `home` by default)."""
-    home.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LABORWATCH_")}
-    env.update(
-        LABORWATCH_DATABASE_URL=database_url or f"sqlite+aiosqlite:///{home / 'laborwatch.db'}",
-        LABORWATCH_VAR_DIR=str(home / "var"),
-        LABORWATCH_PORT=str(port),
-        LABORWATCH_SECRET_KEY=SECRET,
-        LABORWATCH_LOG_JSON="false",
-        LABORWATCH_LOG_LEVEL="WARNING",
-    )
-    upgrade(env["LABORWATCH_DATABASE_URL"])
-    with (home / "run.log").open("wb") as log:
-        process = subprocess.Popen(
-            [laborwatch_command(), "run", "--no-migrate"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    system = System(url=f"http://127.0.0.1:{port}", env=env, process=process)
-    asyncio.run(_people(system))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{system.url}/healthz", timeout=2).status_code == 200:
-                return system
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    system.stop()
-    raise RuntimeError(f"laborwatch run did not start; see {home / 'run.log'}")
+    settings = {"LABORWATCH_SECRET_KEY": SECRET}
+    return serve_embedded(home, port, settings, people=_people, database_url=database_url)
 
 
 def settings_of(system: System) -> Settings:

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,15 +118,32 @@ def start_system(home: Path, port: int) -> System:
     """Migrate a fresh embedded database under `home`, make the staff, serve on `port`."""
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium")
+    settings = {"LABORWATCH_API_KEY_CACHE_SECONDS": "0"}
+    # The staff are made in this process (a `laborwatch` command per user would cost seconds
+    # each); the commands themselves are used by the lockout test and have tests of their own.
+    return serve_embedded(home, port, settings, people=lambda s: _make_staff(s, home))
+
+
+def serve_embedded(
+    home: Path,
+    port: int,
+    settings: Mapping[str, str],
+    *,
+    people: Callable[[System], Coroutine[Any, Any, None]],
+    database_url: str | None = None,
+) -> System:
+    """`laborwatch run` on `port`, on a freshly migrated database (SQLite under `home` by
+    default), with `settings` (LABORWATCH_* variables) and the `people` made before it
+    answers; its log in `home`/run.log."""
     home.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LABORWATCH_")}
     env.update(
-        LABORWATCH_DATABASE_URL=f"sqlite+aiosqlite:///{home / 'laborwatch.db'}",
+        LABORWATCH_DATABASE_URL=database_url or f"sqlite+aiosqlite:///{home / 'laborwatch.db'}",
         LABORWATCH_VAR_DIR=str(home / "var"),
         LABORWATCH_PORT=str(port),
         LABORWATCH_LOG_JSON="false",
         LABORWATCH_LOG_LEVEL="WARNING",
-        LABORWATCH_API_KEY_CACHE_SECONDS="0",
+        **settings,
     )
     upgrade(env["LABORWATCH_DATABASE_URL"])
     with (home / "run.log").open("wb") as log:
@@ -137,9 +154,7 @@ def start_system(home: Path, port: int) -> System:
             stderr=subprocess.STDOUT,
         )
     system = System(url=f"http://127.0.0.1:{port}", env=env, process=process)
-    # Made in this process (a `laborwatch` command per user would cost seconds each); the
-    # commands themselves are used by the lockout test and have tests of their own.
-    asyncio.run(_make_staff(system, home))
+    asyncio.run(people(system))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
