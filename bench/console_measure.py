@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from bench.console_seed import SECRET, runtime_of
 from bench.run import percentile
-from libs.common.stafftokens import StaffClaims, sign, signing_key
+from libs.common.stafftokens import sign, signing_key
+from services.console.client import claims_of
 from services.console.domain import TOKEN_TTL
 from services.console.tables import StaffUser
 from tests.browser import NEW_PASSWORD, System, launch, sign_in
@@ -72,15 +73,7 @@ async def staff_token(system: System, name: str) -> str:
     finally:
         await runtime.engine.dispose()
     assert user is not None
-    claims = StaffClaims(
-        user_id=user.id,
-        name=user.name,
-        role=user.role,
-        jurisdiction=user.jurisdiction,
-        body_id=user.body_id,
-        generation=user.generation,
-        expires_at=dt.datetime.now(dt.UTC) + TOKEN_TTL,
-    )
+    claims = claims_of(user, expires_at=dt.datetime.now(dt.UTC) + TOKEN_TTL)
     return sign(claims, signing_key(SECRET))
 
 

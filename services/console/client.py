@@ -174,17 +174,9 @@ class Connector:
             return kept[1]
         if len(self._tokens) > 10_000:
             self._tokens.clear()
-        claims = StaffClaims(
-            user_id=user.id,
-            name=user.name,
-            role=user.role,
-            jurisdiction=user.jurisdiction,
-            body_id=user.body_id,
-            generation=user.generation,
-            expires_at=now + TOKEN_TTL,
-        )
-        token = sign(claims, self.key)
-        self._tokens[(user.id, user.generation)] = (claims.expires_at, token)
+        expires_at = now + TOKEN_TTL
+        token = sign(claims_of(user, expires_at=expires_at), self.key)
+        self._tokens[(user.id, user.generation)] = (expires_at, token)
         return token
 
     def _client(self, app: FastAPI) -> httpx.AsyncClient:
@@ -199,3 +191,16 @@ class Connector:
         await self._remote.aclose()
         if self._local is not None:
             await self._local.aclose()
+
+
+def claims_of(user: StaffUser, *, expires_at: dt.datetime) -> StaffClaims:
+    """What a token the console signs says of its user, until `expires_at`."""
+    return StaffClaims(
+        user_id=user.id,
+        name=user.name,
+        role=user.role,
+        jurisdiction=user.jurisdiction,
+        body_id=user.body_id,
+        generation=user.generation,
+        expires_at=expires_at,
+    )
