@@ -111,7 +111,7 @@ def _app(build: Callable[[], Any]) -> Any:
 def _serve(app: Any, settings: Settings) -> None:
     # What the process holds once built (modules, routes, models: most of its objects) lives
     # as long as it does. Out of the collector's reach, each full collection walks only what
-    # serving makes: about a quarter of the pipeline's CPU a report (docs/benchmarks.md).
+    # serving makes: a fifth of each pipeline service's CPU a report (docs/benchmarks.md).
     gc.collect()
     gc.freeze()
     uvicorn.run(

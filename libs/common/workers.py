@@ -67,7 +67,13 @@ class Claim(Generic[T]):
     async def run(self, claiming: Awaitable[T]) -> T:
         """What `claiming` claimed, even if the caller is cancelled while it runs."""
         self.pending = asyncio.ensure_future(claiming)
-        found = await asyncio.shield(self.pending)  # cancelled: `pending` runs on, for stop()
+        try:
+            found = await asyncio.shield(self.pending)
+        except asyncio.CancelledError:
+            raise  # the worker stops: the claim runs on, for stop() to hand over
+        except Exception:
+            self.pending = None  # it failed here, and the turn says so
+            raise
         self.pending = None
         return found
 

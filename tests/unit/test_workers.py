@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from libs.common.workers import Claim, polling
 
 
@@ -58,3 +60,15 @@ async def test_a_claim_that_fails_at_the_stop_is_logged_not_raised() -> None:
     running.cancel()
     assert await claim.stop() is None
     await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_a_claim_that_failed_in_its_turn_leaves_nothing_for_the_stop() -> None:
+    claim: Claim[list[int]] = Claim()
+
+    async def lease() -> list[int]:
+        raise ConnectionError("the database went away")
+
+    with pytest.raises(ConnectionError):
+        await claim.run(lease())
+    assert claim.pending is None
+    assert await claim.stop() is None
