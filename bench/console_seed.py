@@ -23,6 +23,7 @@ import httpx
 from sqlalchemy import Table, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bench.insight import sum_rows
 from bench.run import query
 from libs.common.runtime import Runtime
 from libs.common.settings import Settings
@@ -306,24 +307,7 @@ async def _add_sums(session: Any, known: list[dict[str, Any]]) -> None:
     for row in known:
         for (measure, key), value in domain.incident_counts(row).items():
             days[(row["day"], measure, key)] += value
-    months: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
-    for (day, measure, key), value in days.items():
-        months[(day.strftime("%Y-%m"), measure, key)] += value
-    by_day = [
-        {
-            "jurisdiction": "changchun",
-            "day": d,
-            "measure": m,
-            "key": k,
-            "month": d.strftime("%Y-%m"),
-            "value": v,
-        }
-        for (d, m, k), v in days.items()
-    ]
-    by_month = [
-        {"jurisdiction": "changchun", "month": mo, "measure": m, "key": k, "value": v}
-        for (mo, m, k), v in months.items()
-    ]
+    by_day, by_month = sum_rows(days)
     upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     for table, rows, keys in (
         (daily, by_day, ["jurisdiction", "day", "measure", "key"]),

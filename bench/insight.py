@@ -113,7 +113,16 @@ def _rows(scale: float, end: dt.date, rng: random.Random) -> dict[str, list[dict
                 "resolution": "resolved",
             }
         )
-    out["daily"] = [
+    out["daily"], out["monthly"] = sum_rows(sums)
+    return out
+
+
+def sum_rows(
+    days: dict[tuple[dt.date, str, str], Decimal],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Changchun's per-day sums (day, measure, key) -> value as rows of insight's daily and
+    monthly tables."""
+    by_day = [
         {
             "jurisdiction": "changchun",
             "day": d,
@@ -122,16 +131,16 @@ def _rows(scale: float, end: dt.date, rng: random.Random) -> dict[str, list[dict
             "month": d.strftime("%Y-%m"),
             "value": v,
         }
-        for (d, m, k), v in sums.items()
+        for (d, m, k), v in days.items()
     ]
     months: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
-    for (d, m, k), v in sums.items():
+    for (d, m, k), v in days.items():
         months[(d.strftime("%Y-%m"), m, k)] += v
-    out["monthly"] = [
+    by_month = [
         {"jurisdiction": "changchun", "month": month, "measure": m, "key": k, "value": v}
         for (month, m, k), v in months.items()
     ]
-    return out
+    return by_day, by_month
 
 
 async def _load(runtime: Runtime, rows: dict[str, list[dict[str, Any]]]) -> None:
