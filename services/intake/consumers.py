@@ -8,18 +8,9 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.consumer import Consumer
-from libs.common.contracts import IncidentData, IncidentUpdated, IncidentWarning, MonitoringAlert
+from libs.common.contracts import IncidentPlacement, IncidentWarning, MonitoringAlert
 from libs.common.events import CloudEvent
 from services.intake.handlers import Intake
-
-
-def incident_of(event: CloudEvent) -> IncidentData | None:
-    """The incident an event of grading's topic carries (None for a type intake ignores)."""
-    if event.type == IncidentWarning.type_:
-        return IncidentWarning.of(event).incident
-    if event.type == IncidentUpdated.type_:
-        return IncidentUpdated.of(event).incident
-    return None
 
 
 def consumers(intake: Intake) -> list[Consumer]:
@@ -27,7 +18,7 @@ def consumers(intake: Intake) -> list[Consumer]:
 
     async def on_incidents(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
         # A batch's placements are written at once; the later event wins.
-        incidents = [i for i in map(incident_of, events) if i is not None]
+        incidents = [i for i in map(IncidentPlacement.of, events) if i is not None]
         await intake.on_incidents(session, incidents)
 
     async def on_alerts(session: AsyncSession, events: Sequence[CloudEvent]) -> None:

@@ -16,7 +16,7 @@ from libs.common.access import Item, may_act
 from libs.common.auth import Principal, Role
 from libs.common.contracts import (
     FIGURE_NAMES,
-    IncidentData,
+    IncidentPlacement,
     MonitoringAlert,
     ReportRevealed,
     partition_key,
@@ -257,7 +257,7 @@ class Placement:
     closed_at: dt.datetime | None
 
     @classmethod
-    def of(cls, incident: IncidentData) -> Placement:
+    def of(cls, incident: IncidentPlacement) -> Placement:
         """The placement of every report of a (single) incident."""
         status = IncidentStatus(incident.status)
         closed_at = incident.closed_at
@@ -274,7 +274,7 @@ class Placement:
         )
 
 
-def placements(incidents: Iterable[IncidentData]) -> dict[str, Placement]:
+def placements(incidents: Iterable[IncidentPlacement]) -> dict[str, Placement]:
     """Report id -> its placement, from incidents in the order grading sent them: where two
     place a report, the later wins. A county cluster gathers incidents, not reports: each
     report keeps its own incident."""

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from libs.common.access import ensure_jurisdiction, readable_or_403, scope_of
 from libs.common.auth import Principal
-from libs.common.contracts import IncidentData, MonitoringAlert
+from libs.common.contracts import IncidentPlacement, MonitoringAlert
 from libs.common.jurisdictions import Registry
 from libs.common.metrics import REPORTS_ACCEPTED
 from libs.common.privacy import Cipher
@@ -102,7 +102,9 @@ class Intake:
         if filed:
             await self.store.file_alerts(session, filed)
 
-    async def on_incidents(self, session: AsyncSession, incidents: Sequence[IncidentData]) -> None:
+    async def on_incidents(
+        self, session: AsyncSession, incidents: Sequence[IncidentPlacement]
+    ) -> None:
         """Learn from grading's events what became of each report (a batch at once)."""
         await self.store.place(session, domain.placements(incidents))
 
