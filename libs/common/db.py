@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 import asyncpg
 import orjson
-from sqlalchemy import ColumnElement, DateTime, Insert, MetaData, Select, Table, Text, event, insert
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Insert,
+    MetaData,
+    Select,
+    Table,
+    Text,
+    Update,
+    bindparam,
+    event,
+    insert,
+    update,
+)
 from sqlalchemy import cast as sql_cast
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
@@ -126,8 +140,29 @@ def _serialise_sqlite_writes(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-# session.info key: rows to insert at commit, by table, in the order they were added.
-_AT_COMMIT = "db.insert_at_commit"
+# session.info key: rows to insert and to update at commit (_AtCommit).
+_AT_COMMIT = "db.at_commit"
+
+
+@dataclass
+class _AtCommit:
+    # by table, in the order they were added
+    inserts: dict[type[Base], list[dict[str, Any]]] = field(default_factory=dict)
+    # by table, then primary key: the latest values
+    updates: dict[Table, dict[Any, dict[str, Any]]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.inserts or self.updates)
+
+
+def _at_commit(session: AsyncSession) -> _AtCommit:
+    sync = session.sync_session
+    pending: _AtCommit | None = sync.info.get(_AT_COMMIT)
+    if pending is None:
+        pending = sync.info[_AT_COMMIT] = _AtCommit()
+        event.listen(sync, "before_commit", _write_pending)
+        event.listen(sync, "after_rollback", _drop_pending)
+    return pending
 
 
 def insert_at_commit(session: AsyncSession, table: type[Base], row: dict[str, Any]) -> None:
@@ -138,28 +173,44 @@ def insert_at_commit(session: AsyncSession, table: type[Base], row: dict[str, An
     timeline entries): no ORM object, nor its unit-of-work cost, per row. The ORM's own changes
     are flushed first, so such a row may refer to a row the transaction added.
     """
-    sync = session.sync_session
-    pending: dict[type[Base], list[dict[str, Any]]] | None = sync.info.get(_AT_COMMIT)
-    if pending is None:
-        pending = sync.info[_AT_COMMIT] = {}
-        event.listen(sync, "before_commit", _insert_pending)
-        event.listen(sync, "after_rollback", _drop_pending)
-    pending.setdefault(table, []).append(row)
+    _at_commit(session).inserts.setdefault(table, []).append(row)
+
+
+def update_at_commit(session: AsyncSession, table: Table, key: Any, values: dict[str, Any]) -> None:
+    """Set columns of the row whose primary key is `key` when the transaction commits, in one
+    statement with the table's other such rows, after the inserts; a row set twice keeps the
+    later values. For a few columns of a row the transaction holds no ORM object of (a
+    timeline's anchor): no object loaded to change them. Every call for a table sets the same
+    columns."""
+    _at_commit(session).updates.setdefault(table, {})[key] = values
 
 
 async def insert_now(session: AsyncSession) -> None:
     """Insert now the rows kept for commit: for a query of the transaction that must see them
     (as the ORM flushes its own changes before a query)."""
-    if session.sync_session.info.get(_AT_COMMIT):
+    pending: _AtCommit | None = session.sync_session.info.get(_AT_COMMIT)
+    if pending is not None and pending.inserts:
         await session.run_sync(_insert_pending)
 
 
 def _insert_pending(session: Session) -> None:
-    pending: dict[type[Base], list[dict[str, Any]]] = session.info[_AT_COMMIT]
+    pending: _AtCommit = session.info[_AT_COMMIT]
     session.flush()
-    for table, rows in pending.items():
+    for table, rows in pending.inserts.items():
         session.execute(_insert_of(table), rows)  # in order: ids follow the list
-    pending.clear()
+    pending.inserts.clear()
+
+
+def _write_pending(session: Session) -> None:
+    _insert_pending(session)
+    pending: _AtCommit = session.info[_AT_COMMIT]
+    for table, rows in pending.updates.items():
+        if rows:
+            columns = tuple(next(iter(rows.values())))
+            session.execute(
+                _update_of(table, columns), [{"_key": k, **values} for k, values in rows.items()]
+            )
+    pending.updates.clear()
 
 
 @functools.cache
@@ -170,8 +221,21 @@ def _insert_of(table: type[Base]) -> Insert:
     return insert(cast(Table, table.__table__))
 
 
+@functools.cache
+def _update_of(table: Table, columns: tuple[str, ...]) -> Update:
+    """The UPDATE of some columns of a table's rows by primary key (bound as `_key`)."""
+    (key,) = table.primary_key.columns
+    return (
+        update(table)
+        .where(key == bindparam("_key"))
+        .values({name: bindparam(name) for name in columns})
+    )
+
+
 def _drop_pending(session: Session) -> None:
-    session.info[_AT_COMMIT].clear()
+    pending: _AtCommit = session.info[_AT_COMMIT]
+    pending.inserts.clear()
+    pending.updates.clear()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -40,8 +40,11 @@ def consumers(grading: Grading) -> list[Consumer]:
 
     async def prepare_notifications(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
         # An id that is not a string is not looked up here: its event fails alone, later.
-        ids = [i for e in events if isinstance(i := e.data.get("incident_id"), str)]
-        await grading.prepare_incidents(session, ids)
+        kinds: dict[str, set[str]] = {}
+        for e in events:
+            if isinstance(incident_id := e.data.get("incident_id"), str):
+                kinds.setdefault(incident_id, set()).add(str(e.data.get("kind")))
+        await grading.prepare_notices(session, kinds)
 
     return [
         Consumer(

@@ -20,10 +20,10 @@ from services.grading.domain import (
     merge,
     route_for,
 )
+from services.grading.outcome import Happened, Outcome, Refused, changes_incident, notice_entry
 from services.grading.policy import LevelRule, Policy
 from services.grading.words import (
     INTAKE,
-    NOTIFIER,
     POLICY,
     CollectiveAction,
     Decision,
@@ -31,39 +31,6 @@ from services.grading.words import (
     IncidentKind,
     IncidentStatus,
 )
-
-
-@dataclass(frozen=True)
-class Happened:
-    """One thing that happened to an incident: a timeline entry to append."""
-
-    kind: str
-    actor: str
-    detail: dict[str, Any]
-    note: str | None = None
-
-
-@dataclass
-class Outcome:
-    """What a change did: the timeline entries, whether to announce the incident, and
-    whether a warning was issued (its level before, and whether by assessment)."""
-
-    happened: list[Happened] = field(default_factory=list)
-    announce: bool = False
-    warned: bool = False
-    previous_level: str | None = None
-    previous_rank: int = 0
-    by_assessment: bool = False
-
-
-class Refused(ValueError):
-    """A change the rules do not allow; `status` is the HTTP answer (409, 422), `loc` the
-    field at fault."""
-
-    def __init__(self, status: int, message: str, loc: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.status = status
-        self.loc = loc
 
 
 @dataclass(frozen=True)
@@ -384,10 +351,11 @@ class Incident:
         """What the notifier did; an escalation sends the incident to one more body."""
         escalated_to = detail.get("escalated_to")
         grew = (
-            kind == "escalated" and isinstance(escalated_to, str) and self.send_to([escalated_to])
+            changes_incident(kind)
+            and isinstance(escalated_to, str)
+            and self.send_to([escalated_to])
         )
-        entry = Happened(f"notification_{kind}", NOTIFIER, detail, note)
-        return Outcome([entry], announce=grew)
+        return Outcome([notice_entry(kind, detail, note)], announce=grew)
 
     def revealed(self, *, report_id: str, by: str, reason: str, at: dt.datetime) -> Outcome:
         """Someone read a caller's data in clear to call back (回访): who, why, when."""

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from libs.common.consumer import Consumer, each
 from libs.common.contracts.reviews import ReviewHeld
 from libs.common.events import CloudEvent
-from services.grading.incident import Happened, Outcome
+from services.grading.outcome import Happened, Outcome
 from services.grading.service import Grading
 
 REVIEW_HELD = "review_held"

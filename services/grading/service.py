@@ -35,7 +35,8 @@ from services.grading.domain import (
     joins_by_name,
     name_key,
 )
-from services.grading.incident import Enterprise, Incident, Outcome, Refused
+from services.grading.incident import Enterprise, Incident
+from services.grading.outcome import Outcome, Refused, changes_incident, notice_entry
 from services.grading.policy import Policy
 from services.grading.schemas import (
     AssessmentIn,
@@ -170,8 +171,18 @@ class Grading:
         """Lock at once the incidents a batch of events is about."""
         await self.store.prepare_incidents(session, ids)
 
+    async def prepare_notices(self, session: AsyncSession, kinds: dict[str, set[str]]) -> None:
+        """Lock at once the incidents a batch of the notifier's events is about (incident id ->
+        the kinds of what was done to its notifications)."""
+        changing = [i for i, done in kinds.items() if any(map(changes_incident, done))]
+        await self.store.prepare_notices(session, kinds, changing=changing)
+
     async def on_notice(self, session: AsyncSession, notice: Notice) -> None:
         """Add what the notifier did (sent, acknowledged, closed, escalated…) to the timeline."""
+        if not changes_incident(notice.kind):
+            entry = notice_entry(notice.kind, notice.detail, notice.note)
+            await self.store.append(session, notice.incident_id, entry, self.clock.now())
+            return
         incident = await self.store.locked(session, notice.incident_id)
         if incident is not None:
             now = self.clock.now()

@@ -1,11 +1,13 @@
 """Where grading meets its tables: sessions, locks, batch reads and what one transaction has
 read and written (the speed work lives here, so that a handler cannot get it wrong).
 
-A consumed batch is prepared in a few statements (`prepare_reports`, `prepare_incidents`);
-each event's handler then asks the store, which answers from the transaction's own memory
-(`_Written`) before it asks the database, and never flushes for it. Rows nobody reads back in
-the transaction (a report's link, timeline entries) are inserted at commit, one statement per
-table; a cluster's report list, which must see them, inserts them first (`insert_now`).
+A consumed batch is prepared in a few statements (`prepare_reports`, `prepare_incidents`,
+`prepare_notices`); each event's handler then asks the store, which answers from the
+transaction's own memory (`_Written`) before it asks the database, and never flushes for it.
+Rows nobody reads back in the transaction (a report's link, timeline entries) are inserted at
+commit, one statement per table; a cluster's report list, which must see them, inserts them
+first (`insert_now`). What the notifier did only lengthens a timeline: its incident is locked
+but not loaded, and the timeline's anchor is set at commit (`append`).
 """
 
 from __future__ import annotations
@@ -14,38 +16,21 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from typing import cast as typed
 
-from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from libs.common.access import ReadScope
-from libs.common.db import insert_at_commit, insert_now, list_holds, lock
-from libs.common.pagination import newest_first, next_cursor
-from libs.common.queries import scoped
+from libs.common.db import insert_at_commit, insert_now, lock, update_at_commit
 from services.grading.audit import GENESIS, seal
 from services.grading.domain import Figures
-from services.grading.incident import Incident, Outcome
+from services.grading.incident import Incident
+from services.grading.outcome import Happened, Outcome
+from services.grading.reads import Reads
 from services.grading.tables import IncidentReport, TimelineEntry, incidents
 from services.grading.words import CollectiveAction, IncidentKind, IncidentStatus
 
 _WRITTEN = "grading.written"  # session.info key of the transaction's _Written
 _OPEN = incidents.c.status == IncidentStatus.OPEN
-# Written out, not bound: a planner picks the partial index on open incidents only where the
-# query's condition is the index's own (SQLite never for a parameter, PostgreSQL not in a
-# generic plan).
-_OPEN_LITERAL = text("grading_incidents.status = 'open'")
-
-
-def _readable(query: Select[Any], scope: ReadScope) -> Select[Any]:
-    """`query` narrowed to the incidents a scope reads."""
-    return scoped(
-        query,
-        scope,
-        jurisdiction=incidents.c.jurisdiction,
-        regions=incidents.c.regions,
-        bodies=incidents.c.bodies,
-    )
 
 
 @dataclass
@@ -62,6 +47,9 @@ class _Written:
     by_name: dict[str, Incident | None] = field(default_factory=dict)
     # incident id -> the incident, locked in this transaction; None: there is no such incident
     by_id: dict[str, Incident | None] = field(default_factory=dict)
+    # incident id -> how many entries its timeline has, for an incident locked without loading
+    # it (only its timeline is appended to); None: there is no such incident
+    entries: dict[str, int | None] = field(default_factory=dict)
     # incident id -> (received_at, report id) of all its reports, where known in full
     reports: dict[str, list[tuple[dt.datetime, str]]] = field(default_factory=dict)
     # reports placed, in this transaction or before it; reports asked about
@@ -78,8 +66,9 @@ def _written(session: AsyncSession) -> _Written:
     return written
 
 
-class Store:
-    """Grading's reads and writes, within a session its caller opened."""
+class Store(Reads):
+    """Grading's reads and writes, within a session its caller opened (the API's reads in
+    `Reads`)."""
 
     # ------------------------------------------------------------------ reports arrive
 
@@ -248,6 +237,52 @@ class Store:
         written.by_id.update({i.id: i for i in found})
         await self._read_heads(session, [i.id for i in found])
 
+    async def prepare_notices(
+        self, session: AsyncSession, ids: Iterable[str], *, changing: Iterable[str]
+    ) -> None:
+        """Lock at once, in id order, the incidents a batch of the notifier's events is about;
+        load those the batch will change (`changing`), and of the others read only how long
+        their timelines are (`append`); read every timeline's head."""
+        written = _written(session)
+        changing = set(changing)
+        wanted = set(ids) - written.by_id.keys() - written.entries.keys()
+        if wanted:
+            query = select(incidents.c.id, incidents.c.timeline_entries).where(
+                incidents.c.id.in_(wanted | changing)
+            )
+            with session.no_autoflush:
+                found = await session.execute(lock(query.order_by(incidents.c.id), session))
+            counts = {id_: entries or 0 for id_, entries in found if id_ not in changing}
+            written.entries.update(dict.fromkeys(wanted - changing))
+            written.entries.update(counts)
+        await self.prepare_incidents(session, changing)  # locked above: no wait
+        await self._read_heads(session, [i for i, n in written.entries.items() if n is not None])
+
+    async def append(
+        self, session: AsyncSession, incident_id: str, happened: Happened, at: dt.datetime
+    ) -> bool:
+        """Append to the timeline of an incident that does not change otherwise (False: there
+        is no such incident); its anchor is set at commit, without loading the incident."""
+        written = _written(session)
+        incident = written.by_id.get(incident_id)
+        if incident is not None:  # loaded in this transaction: the anchor goes with it
+            await self.record(session, incident, Outcome([happened]), at)
+            return True
+        if incident_id not in written.entries:
+            await self.prepare_notices(session, [incident_id], changing=[])
+        count = written.entries[incident_id]
+        if count is None:
+            return False
+        self._anchor(
+            session, incident_id, self._seal(session, incident_id, [happened], at), count + 1
+        )
+        return True
+
+    def _anchor(self, session: AsyncSession, incident_id: str, head: str, count: int) -> None:
+        _written(session).entries[incident_id] = count
+        values = {"timeline_head": head, "timeline_entries": count}
+        update_at_commit(session, incidents, incident_id, values)
+
     async def locked(self, session: AsyncSession, incident_id: str) -> Incident | None:
         """An incident, locked for this transaction (None if there is none)."""
         await self.prepare_incidents(session, [incident_id])
@@ -269,23 +304,35 @@ class Store:
         meanwhile; the chain's head is read once per transaction and then kept."""
         if not outcome.happened:
             return
-        heads = _written(session).heads
         await self._read_heads(session, [incident.id])
-        for happened in outcome.happened:
-            entry: dict[str, Any] = {
-                "incident_id": incident.id,
-                "at": at,
-                "kind": str(happened.kind),
-                "actor": happened.actor,
-                "detail": happened.detail,
-                "note": happened.note,
-                "prev_hash": heads[incident.id],
-            }
-            entry["hash"] = heads[incident.id] = seal(entry)
-            insert_at_commit(session, TimelineEntry, entry)  # append-only, not read back here
         # The anchor, in the same transaction: a truncated chain no longer reaches it.
-        incident.timeline_head = heads[incident.id]
-        incident.timeline_entries = (incident.timeline_entries or 0) + len(outcome.happened)
+        written = _written(session)
+        known = written.entries.get(incident.id)  # appended to in this transaction, unloaded
+        count = (incident.timeline_entries or 0) if known is None else known
+        head = self._seal(session, incident.id, outcome.happened, at)
+        incident.timeline_head, incident.timeline_entries = head, count + len(outcome.happened)
+        if known is not None:  # the anchor set at commit by `append` must say the same
+            self._anchor(session, incident.id, head, incident.timeline_entries)
+
+    def _seal(
+        self, session: AsyncSession, incident_id: str, happened: Sequence[Happened], at: dt.datetime
+    ) -> str:
+        """Seal entries to the timeline's head (read before) and insert them at commit (they
+        are append-only, not read back here); the new head."""
+        heads = _written(session).heads
+        for one in happened:
+            entry: dict[str, Any] = {
+                "incident_id": incident_id,
+                "at": at,
+                "kind": str(one.kind),
+                "actor": one.actor,
+                "detail": one.detail,
+                "note": one.note,
+                "prev_hash": heads[incident_id],
+            }
+            entry["hash"] = heads[incident_id] = seal(entry)
+            insert_at_commit(session, TimelineEntry, entry)
+        return heads[incident_id]
 
     async def _read_heads(self, session: AsyncSession, incident_ids: list[str]) -> None:
         """Read the timeline heads of incidents whose head the transaction does not know."""
@@ -320,68 +367,3 @@ class Store:
         with session.no_autoflush:
             for incident_id, received_at, report_id in await session.execute(query):
                 known[incident_id].append((received_at, report_id))
-
-    # -------------------------------------------------------------------------- reads
-
-    async def timeline(
-        self, session: AsyncSession, incident_id: str, *, written: int | None = None
-    ) -> list[TimelineEntry]:
-        """An incident's timeline, oldest first: its first `written` entries, if given."""
-        return await timeline_of(session, incident_id, written)
-
-    async def open_levels(
-        self, session: AsyncSession, scope: ReadScope, jurisdiction: str
-    ) -> list[tuple[str, int, list[str]]]:
-        """(level, rank, regions) of the open incidents with a level that a scope reads."""
-        query = _readable(
-            select(incidents.c.level, incidents.c.level_rank, incidents.c.regions), scope
-        ).where(incidents.c.jurisdiction == jurisdiction, _OPEN_LITERAL, incidents.c.level_rank > 0)
-        return [(r[0], int(r[1]), list(r[2])) for r in await session.execute(query)]
-
-    async def page(
-        self,
-        session: AsyncSession,
-        scope: ReadScope,
-        filters: dict[str, str | None],
-        *,
-        cursor: str | None,
-        limit: int,
-        provisional: bool | None = None,
-    ) -> tuple[list[Incident], str | None]:
-        """A page of the incidents a scope reads, newest first, and the next cursor.
-
-        `filters`: jurisdiction, level, status, kind (equal), region and category (an
-        incident touching the region, of the category; a cluster's are its members');
-        `provisional`: only those whose level awaits assessment (True) or only the others."""
-        query = _readable(select(Incident), scope)
-        for name in ("jurisdiction", "level", "status", "kind"):
-            if filters.get(name) == IncidentStatus.OPEN and name == "status":
-                query = query.where(_OPEN_LITERAL)
-            elif filters.get(name) is not None:
-                query = query.where(incidents.c[name] == filters[name])
-        for name, column in (("region", incidents.c.regions), ("category", incidents.c.categories)):
-            if (value := filters.get(name)) is not None:
-                query = query.where(list_holds(column, value))
-        if provisional is not None:
-            query = query.where(incidents.c.provisional.is_(provisional))
-        at: Any = incidents.c.opened_at  # a column, as newest_first reads a mapped attribute
-        query = newest_first(query, at, typed(Any, incidents.c.id), cursor=cursor, limit=limit)
-        rows = list(await session.scalars(query))
-        return rows[:limit], next_cursor(rows, limit, at)
-
-
-async def timeline_of(
-    session: AsyncSession, incident_id: str, written: int | None = None
-) -> list[TimelineEntry]:
-    """An incident's timeline, oldest first. Given `written` (the count on the incident row
-    as read), only that many: entries a later transaction committed after the row was read
-    belong to a newer anchor, and reading them against the older one would look like a
-    broken chain on a live system."""
-    query = (
-        select(TimelineEntry)
-        .where(TimelineEntry.incident_id == incident_id)
-        .order_by(TimelineEntry.id)
-    )
-    if written is not None:
-        query = query.limit(written)
-    return list(await session.scalars(query))

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.grading.audit import chain_fault
-from services.grading.store import timeline_of
+from services.grading.reads import timeline_of
 from services.grading.tables import incidents
 
 

@@ -11,7 +11,8 @@ from typing import Any
 from libs.common.clock import Clock
 from libs.common.contracts import FIGURE_NAMES, BodyRef, IncidentData, WarningData
 from libs.common.jurisdictions import Registry
-from services.grading.incident import Incident, Outcome
+from services.grading.incident import Incident
+from services.grading.outcome import Outcome
 from services.grading.policy import Policy
 
 

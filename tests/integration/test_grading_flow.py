@@ -23,7 +23,7 @@ from services.grading.audit import verify_chain
 from services.grading.consumers import consumers
 from services.grading.policy import load_policies
 from services.grading.service import Grading
-from services.grading.store import timeline_of
+from services.grading.reads import timeline_of
 from services.grading.tables import Incident, IncidentReport, TimelineEntry
 from tests.conftest import (
     Running,
