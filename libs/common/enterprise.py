@@ -97,6 +97,23 @@ ENTERPRISE_SUFFIXES: Final[tuple[str, ...]] = tuple(
 _DROPPED_CATEGORY_PREFIXES: Final = ("P", "Z", "Cc", "Cf")
 
 
+class _Dropped(dict[int, int | None]):
+    """For `str.translate`: a character's ordinal -> None where a name key drops it
+    (whitespace, punctuation, invisible format characters), itself where it keeps it; each
+    character judged once, when first met (a few thousand in a bureau's names)."""
+
+    def __missing__(self, ordinal: int) -> int | None:
+        char = chr(ordinal)
+        dropped = char.isspace() or unicodedata.category(char).startswith(
+            _DROPPED_CATEGORY_PREFIXES
+        )
+        kept = self[ordinal] = None if dropped else ordinal
+        return kept
+
+
+_DROPPED: Final = _Dropped()
+
+
 @functools.lru_cache(maxsize=8192)
 def normalise_enterprise_name(name: str) -> str:
     """Return a matching key for an enterprise name.
@@ -108,15 +125,9 @@ def normalise_enterprise_name(name: str) -> str:
     Cached: a report's name is keyed several times on its way (the code key, the name key,
     the Kafka key, in each service), and a bureau's enterprises are a few thousand names.
     """
-    folded = unicodedata.normalize("NFKC", name).lower()
-    key = "".join(
-        char
-        for char in folded
-        if not char.isspace()
-        and not unicodedata.category(char).startswith(_DROPPED_CATEGORY_PREFIXES)
-    )
+    folded = unicodedata.normalize("NFKC", name).lower().translate(_DROPPED)
     # Removing characters can bring combining marks next to new bases: recompose.
-    key = unicodedata.normalize("NFKC", key)
+    key = unicodedata.normalize("NFKC", folded)
     for suffix in ENTERPRISE_SUFFIXES:
         if key.endswith(suffix) and len(key) > len(suffix):
             return key[: -len(suffix)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from libs.common.enterprise import (
     CREDIT_CODE_ALPHABET,
     CREDIT_CODE_WEIGHTS,
+    ENTERPRISE_SUFFIXES,
     REGISTRATION_AUTHORITY_CODES,
     credit_code_check_char,
     is_valid_credit_code,
@@ -248,3 +251,24 @@ def test_key_has_no_whitespace_and_is_stable(text: str) -> None:
 def test_brackets_fold_away_whatever_their_width(name: str) -> None:
     """Full-width and half-width brackets, and spaces, do not tell one enterprise from another."""
     assert normalise_enterprise_name(name) == normalise_enterprise_name("长春宏达建筑劳务有限公司")
+
+
+@given(st.text(max_size=40))
+def test_the_key_is_the_one_the_definition_gives(text: str) -> None:
+    """The key, computed through a table of the characters met, is the documented one: NFKC,
+    lowercased, without whitespace, punctuation, controls and format characters, recomposed,
+    the longest legal-form suffix stripped unless nothing would remain."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    kept = "".join(
+        c
+        for c in folded
+        if not c.isspace()
+        and unicodedata.category(c)[0] not in "PZ"
+        and unicodedata.category(c) not in ("Cc", "Cf")
+    )
+    key = unicodedata.normalize("NFKC", kept)
+    for suffix in ENTERPRISE_SUFFIXES:
+        if key.endswith(suffix) and len(key) > len(suffix):
+            key = key[: -len(suffix)]
+            break
+    assert normalise_enterprise_name(text) == key
