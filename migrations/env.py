@@ -7,11 +7,13 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import services.cases.tables
 import services.console.tables
 import services.grading.tables
 import services.insight.tables
 import services.intake.tables
 import services.monitoring.tables
+import services.notifier.sharing.tables
 import services.notifier.tables  # noqa: F401  (each service's tables register on the metadata)
 from libs.common import stafftokens, tables  # noqa: F401
 from libs.common.db import create_engine, metadata
