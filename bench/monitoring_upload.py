@@ -8,8 +8,10 @@ anomaly rule needs six). The measured upload is a CSV file of N rows through the
 default on the stack: monitoring, intake, grading and the notifier as processes of their own
 over PostgreSQL and the broker, the file posted over HTTP. `--embedded`: the whole system in
 this process (httpx over ASGI) on a fresh SQLite file. The bound the issue sets: 10,000 rows
-in at most 10 s. Then the alerts are followed on: intake files each as a report, grading
-places it; the time each takes from intake's acceptance to grading is printed.
+in at most 10 s. Then the alerts are followed on: intake files each as a report (at most
+LABORWATCH_MONITORING_ALERTS_PER_SECOND), grading places it; the time each takes from intake's
+acceptance to grading is printed, and so is that of live reports posted to intake meanwhile
+(one every 0.25 s for the first 5 s), which must not wait behind the upload's alerts.
 """
 
 from __future__ import annotations
@@ -100,7 +102,9 @@ async def _client(runtime: Runtime, monitoring_url: str | None) -> AsyncIterator
             yield c
 
 
-async def run(rows: int, history: int, url: str, monitoring_url: str | None) -> None:
+async def run(
+    rows: int, history: int, url: str, monitoring_url: str | None, intake_url: str | None
+) -> None:
     """Fill the register, upload the history, then measure one upload and its alerts."""
     settings = Settings(database_url=url, log_json=False, secret_key="bench-" + "x" * 40)
     runtime = Runtime.from_settings(settings)
@@ -118,8 +122,63 @@ async def run(rows: int, history: int, url: str, monitoring_url: str | None) -> 
             assert r.status_code == 202, r.text
             print(f"history {month(back)}: {time.perf_counter() - started:.2f} s")
         body = await _measured(c, rows, headers)
-        await _alerts_graded(runtime, len(body["alerts"]))
+        live_headers = {"Authorization": f"Bearer {key}"}
+        async with contextlib.AsyncExitStack() as stack:
+            intake = c
+            if intake_url is not None:
+                intake = await stack.enter_async_context(httpx.AsyncClient(base_url=intake_url))
+            ids: list[str] = []
+            live = asyncio.create_task(_live_lags(runtime, ids))
+            await asyncio.gather(
+                _live_reports(intake, live_headers, ids),
+                _alerts_graded(runtime, len(body["alerts"])),
+            )
+            await live
     await runtime.engine.dispose()
+
+
+LIVE = 20  # live reports, one every 0.25 s
+
+
+async def _live_reports(c: httpx.AsyncClient, headers: dict[str, str], ids: list[str]) -> None:
+    """Reports posted to intake while the alerts are filed; their ids added to `ids`."""
+    for n in range(LIVE):
+        report = {
+            "source": "agency",
+            "jurisdiction": "changchun",
+            "region": "chaoyang",
+            "occurred_at": dt.datetime.now(dt.UTC).isoformat(),
+            "enterprise": {"name": f"长春实时来报{n}号建筑劳务有限公司"},
+            "category": "wage_arrears",
+            "workers_involved": 35,
+        }
+        r = await c.post("/v1/reports", json=report, headers=headers)
+        assert r.status_code == 202, r.text
+        ids.append(r.json()["id"])
+        await asyncio.sleep(0.25)
+
+
+async def _live_lags(runtime: Runtime, ids: list[str], *, timeout: float = 120) -> None:
+    """Each live report's time from intake's acceptance to grading (sampled every 0.05 s while
+    they are posted into `ids`)."""
+    placed: dict[str, float] = {}
+    until = time.time() + timeout
+    while len(placed) < LIVE and time.time() < until:
+        async with runtime.sessionmaker() as s:
+            found = await s.scalars(
+                select(IncidentReport.report_id).where(IncidentReport.report_id.in_(ids))
+            )
+            now = time.time()
+            placed.update((i, now) for i in found if i not in placed)
+        await asyncio.sleep(0.05)
+    async with runtime.sessionmaker() as s:
+        query = select(Report.id, Report.received_at).where(Report.id.in_(ids))
+        accepted = {id_: at for id_, at in await s.execute(query)}
+    lags = sorted(placed[i] - accepted[i].timestamp() for i in placed)
+    print(
+        f"live reports meanwhile: {len(lags)} of {LIVE} graded; from intake's acceptance "
+        f"to grading p50 {lags[len(lags) // 2]:.2f} s, max {lags[-1]:.2f} s"
+    )
 
 
 async def _measured(c: httpx.AsyncClient, rows: int, headers: dict[str, str]) -> Any:
@@ -189,15 +248,26 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--history", type=int, default=6)
     parser.add_argument("--embedded", action="store_true", help="SQLite, all in this process")
+    parser.add_argument(
+        "--alerts-per-second", type=float, help="intake's pace for alerts (default: the setting's)"
+    )
     args = parser.parse_args()
+    pace = {}
+    if args.alerts_per_second:
+        pace = {"LABORWATCH_MONITORING_ALERTS_PER_SECOND": str(args.alerts_per_second)}
+        os.environ.update(pace)  # the embedded system reads it from here
     if args.embedded:
         url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='lw-bench-')}/monitoring.db"
         upgrade(url)
-        asyncio.run(run(args.rows, args.history, url, None))
+        asyncio.run(run(args.rows, args.history, url, None, None))
         return
     services = ("intake", "grading", "notifier", "monitoring")
-    with stack_mod.for_bench("monitoring", services, base_port=8050, kafka_port=9097) as s:
-        asyncio.run(run(args.rows, args.history, s.database_url, s.url("monitoring")))
+    with stack_mod.for_bench(
+        "monitoring", services, base_port=8050, kafka_port=9097, extra_env=pace
+    ) as s:
+        asyncio.run(
+            run(args.rows, args.history, s.database_url, s.url("monitoring"), s.url("intake"))
+        )
 
 
 if __name__ == "__main__":

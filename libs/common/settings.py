@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # How long a relay or a consumer that found only a few events waits for more, so that the
     # events of the next moments share its transaction (latency for fewer transactions).
     batch_linger_seconds: float = Field(default=0.01, ge=0, le=1)
+    # How many monitoring alerts a second intake files at most: a monthly upload's alerts come
+    # all at once, and live reports must not queue behind them.
+    monitoring_alerts_per_second: float = Field(default=200, gt=0)
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_seconds: float = Field(default=0.2, ge=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

@@ -40,7 +40,9 @@ def service(runtime: Runtime) -> Service:
                 now=runtime.clock.now,
             )
         ],
-        consumers=consumers(intake),
+        consumers=consumers(
+            intake, alerts_per_second=runtime.settings.monitoring_alerts_per_second
+        ),
         workers=[
             personal_data_retention(
                 intake,

@@ -13,8 +13,8 @@ from libs.common.events import CloudEvent
 from services.intake.handlers import Intake
 
 
-def consumers(intake: Intake) -> list[Consumer]:
-    """Intake's consumers."""
+def consumers(intake: Intake, *, alerts_per_second: float | None = None) -> list[Consumer]:
+    """Intake's consumers; monitoring alerts filed at most `alerts_per_second`."""
 
     async def on_incidents(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
         # A batch's placements are written at once; the later event wins.
@@ -27,5 +27,10 @@ def consumers(intake: Intake) -> list[Consumer]:
 
     return [
         Consumer(name="intake.incidents", topics=(IncidentWarning.topic,), apply=on_incidents),
-        Consumer(name="intake.monitoring", topics=(MonitoringAlert.topic,), apply=on_alerts),
+        Consumer(
+            name="intake.monitoring",
+            topics=(MonitoringAlert.topic,),
+            apply=on_alerts,
+            per_second=alerts_per_second,
+        ),
     ]
