@@ -22,8 +22,8 @@ from libs.common.tables import BusMessage, DeadLetter
 from services.grading.audit import verify_chain
 from services.grading.consumers import consumers
 from services.grading.policy import load_policies
-from services.grading.service import Grading
 from services.grading.reads import timeline_of
+from services.grading.service import Grading
 from services.grading.tables import Incident, IncidentReport, TimelineEntry
 from tests.conftest import (
     Running,

@@ -151,7 +151,10 @@ class IncidentPlacement(BaseModel):
 
 
 class _Placed(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # A dead letter's error names the event it could not read.
+    model_config = ConfigDict(
+        frozen=True, extra="ignore", title="IncidentWarning or IncidentUpdated (its placement)"
+    )
 
     incident: IncidentPlacement
 
