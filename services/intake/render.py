@@ -83,18 +83,24 @@ def revealed_report(row: ReportRow, cipher: Cipher) -> RevealedReport:
     return RevealedReport(**_fields(row, cipher), reporter=reporter)
 
 
+# A report's fields that responses and its event show as they are stored.
+_AS_STORED = (
+    "id",
+    "channel",
+    "source",
+    "source_ref",
+    "jurisdiction",
+    "region",
+    "affected_regions",
+    "occurred_at",
+    "received_at",
+)
+
+
 def _fields(row: ReportRow, cipher: Cipher) -> dict[str, Any]:
     """Every field of a response but the reporter."""
     return {
-        "id": row["id"],
-        "channel": row["channel"],
-        "source": row["source"],
-        "source_ref": row["source_ref"],
-        "jurisdiction": row["jurisdiction"],
-        "region": row["region"],
-        "affected_regions": row["affected_regions"],
-        "occurred_at": row["occurred_at"],
-        "received_at": row["received_at"],
+        **{name: row[name] for name in _AS_STORED},
         "enterprise": EnterpriseOut(
             name=row["enterprise_name"],
             credit_code=row["enterprise_credit_code"],
@@ -123,15 +129,7 @@ def report_received(row: ReportRow, *, drill: bool) -> ReportReceived:
     return ReportReceived.model_validate(
         {
             "report": {
-                "id": row["id"],
-                "channel": row["channel"],
-                "source": row["source"],
-                "source_ref": row["source_ref"],
-                "jurisdiction": row["jurisdiction"],
-                "region": row["region"],
-                "affected_regions": row["affected_regions"],
-                "occurred_at": row["occurred_at"],
-                "received_at": row["received_at"],
+                **{name: row[name] for name in _AS_STORED},
                 "enterprise": {
                     "name": row["enterprise_name"],
                     "credit_code": row["enterprise_credit_code"],

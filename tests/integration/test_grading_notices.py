@@ -67,6 +67,20 @@ def notice(kind: str, incident_id: str, **more: Any) -> NotificationEvent:
     return NotificationEvent(kind=kind, incident_id=incident_id, notification=notification, **more)
 
 
+async def placed(runtime: Runtime, grading: Grading, enterprise: str) -> Incident:
+    """The incident grading opens for a report of 20 workers on the enterprise."""
+    report = received(enterprise, 20)
+    event = ReportReceived(report=ReportData.model_validate(report)).to_event(
+        subject=report["id"], key="k"
+    )
+    on_reports, _ = (runtime.runner(c, grading.outbox) for c in consumers(grading))
+    await on_reports.process(Delivered(REPORT_RECEIVED, "k", event.to_bytes(), 0, 0))
+    async with runtime.sessionmaker() as session:
+        incident: Incident | None = await session.scalar(select(Incident))
+    assert incident is not None
+    return incident
+
+
 def delivered(events: list[NotificationEvent]) -> list[Delivered]:
     """The events as the consumer receives them, at offsets 0, 1, …"""
     return [
@@ -82,15 +96,8 @@ async def test_notices_and_an_escalation_in_one_batch_keep_the_anchor_true(
     exist; then two closings in another: every entry sealed in order, the escalated body among
     the incident's bodies, and the row's anchor naming the chain's last entry and its length."""
     runtime, grading = grading_alone
-    on_reports, on_notices = (runtime.runner(c, grading.outbox) for c in consumers(grading))
-    placed = received("时间线锚点企业有限公司", 20)
-    event = ReportReceived(report=ReportData.model_validate(placed)).to_event(
-        subject=placed["id"], key="k"
-    )
-    await on_reports.process(Delivered(REPORT_RECEIVED, "k", event.to_bytes(), 0, 0))
-    async with runtime.sessionmaker() as session:
-        incident = await session.scalar(select(Incident))
-    assert incident is not None
+    incident = await placed(runtime, grading, "时间线锚点企业有限公司")
+    _, on_notices = (runtime.runner(c, grading.outbox) for c in consumers(grading))
     first = [
         notice("sent", incident.id),
         notice("escalated", incident.id, escalated_to="changchun.leading_group"),
@@ -124,15 +131,7 @@ async def test_an_incident_loaded_after_its_timeline_grew_in_the_transaction_kee
     """Within one transaction, an entry appended without loading the incident, then the
     incident loaded and changed: the anchor counts both entries, whichever write lands last."""
     runtime, grading = grading_alone
-    on_reports, _ = (runtime.runner(c, grading.outbox) for c in consumers(grading))
-    placed = received("先追加后加载企业有限公司", 20)
-    event = ReportReceived(report=ReportData.model_validate(placed)).to_event(
-        subject=placed["id"], key="k"
-    )
-    await on_reports.process(Delivered(REPORT_RECEIVED, "k", event.to_bytes(), 0, 0))
-    async with runtime.sessionmaker() as session:
-        incident_id = await session.scalar(select(Incident.id))
-    assert incident_id is not None
+    incident_id = (await placed(runtime, grading, "先追加后加载企业有限公司")).id
     now = dt.datetime.now(dt.UTC)
     async with runtime.sessionmaker.begin() as session:
         sent = notice_entry("sent", {"notification_id": "n1"}, None)
