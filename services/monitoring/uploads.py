@@ -209,12 +209,17 @@ def _cell(value: Any) -> Any:
 def from_csv(data: bytes) -> list[tuple[tuple[Any, ...], int, dict[str, Any]]]:
     """The rows of a CSV file; the header (line 1) names the columns."""
     text = decode(data)
-    first = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(first))
-    header = next(reader, None)
-    if header is None:
-        raise invalid([error(("body", "header"), 1, c, "missing column") for c in COLUMNS])
-    return _table(reader, header)
+    first = next(iter(text.splitlines()), "")
+    # newline="": a line may end in CR, LF or both, and a quoted cell may hold a line break.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise invalid([error(("body", "header"), 1, c, "missing column") for c in COLUMNS])
+        return _table(reader, header)
+    except csv.Error as exc:  # a cell the CSV format cannot hold (one too long, say)
+        line = max(reader.line_num, 1)
+        raise invalid([error(("body", "row", line), line, "csv", f"not CSV: {exc}")]) from exc
 
 
 def from_xlsx(data: bytes) -> list[tuple[tuple[Any, ...], int, dict[str, Any]]]:

@@ -89,6 +89,22 @@ async def test_a_missing_column_and_a_bad_cell_are_named(system: Running) -> Non
     assert await stored(system) == 0
 
 
+async def test_old_mac_line_ends_are_read_and_a_cell_csv_cannot_hold_is_named(
+    system: Running,
+) -> None:
+    c = code(17)
+    await register(system, c)
+    r = await post(system, lines(c).replace("\n", "\r").encode())  # CR alone ends a line
+    assert r.status_code == 202, r.text
+    assert r.json()["accepted"] == 2
+    d = code(18)
+    await register(system, d)
+    too_long = lines(d) + "\n" + d + ',"' + "x" * 200_000 + '"'
+    body = assert_problem(await post(system, too_long.encode()), 422)
+    assert body["errors"][0]["field"] == "csv" and body["errors"][0]["row"] == 4
+    assert await stored(system) == 2
+
+
 async def test_more_than_10000_rows_or_10_mb_is_413(system: Running) -> None:
     row = f"{code(15)},{month(1)},300,1500000,1500000,0,0,0"
     many = "\n".join([HEADER] + [row] * 10_001).encode()
