@@ -25,6 +25,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from laborwatch import apps
 from laborwatch.migrate import upgrade
@@ -85,14 +86,27 @@ def pg_url() -> Iterator[str]:
 
 
 async def truncate_all(runtime: Runtime) -> None:
-    """Empty every table (between tests that share the session's database)."""
-    names = ", ".join(t.name for t in metadata.sorted_tables)
-    async with runtime.engine.begin() as conn:
-        if runtime.engine.dialect.name == "postgresql":
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
+    """Empty every table (between tests that share the session's database).
+
+    On PostgreSQL, TRUNCATE locks the tables one after another; a transaction still finishing
+    in an app being stopped (its last relay) may hold one of them and wait for another, and
+    one of the two is then chosen as a deadlock's victim. The TRUNCATE is tried again then.
+    """
+    if runtime.engine.dialect.name != "postgresql":
+        async with runtime.engine.begin() as conn:
             for table in reversed(metadata.sorted_tables):
                 await conn.execute(table.delete())
+        return
+    names = ", ".join(t.name for t in metadata.sorted_tables)
+    for attempt in range(10):
+        try:
+            async with runtime.engine.begin() as conn:
+                await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            return
+        except DBAPIError as error:
+            if "deadlock detected" not in str(error) or attempt == 9:
+                raise
+            await asyncio.sleep(0.2)
 
 
 # ---------------------------------------------------------------------------------- broker
