@@ -88,9 +88,10 @@ def pg_url() -> Iterator[str]:
 async def truncate_all(runtime: Runtime) -> None:
     """Empty every table (between tests that share the session's database).
 
-    On PostgreSQL, TRUNCATE locks the tables one after another; a transaction still finishing
-    in an app being stopped (its last relay) may hold one of them and wait for another, and
-    one of the two is then chosen as a deadlock's victim. The TRUNCATE is tried again then.
+    On PostgreSQL, TRUNCATE locks the tables one after another; a transaction of an earlier
+    test's app still finishing (a relay moving events from the outbox to the bus) may hold one
+    of them and wait for another, and one of the two is then a deadlock's victim. The TRUNCATE
+    is tried again then.
     """
     if runtime.engine.dialect.name != "postgresql":
         async with runtime.engine.begin() as conn:
