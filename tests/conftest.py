@@ -14,7 +14,7 @@ import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
 from laborwatch import apps
 from laborwatch.migrate import upgrade
@@ -60,54 +59,49 @@ def free_ports(count: int) -> list[int]:
 # ------------------------------------------------------------------------------ PostgreSQL
 
 
+async def _pg_admin(sql: str) -> None:
+    try:
+        conn = await asyncpg.connect(PG_SERVER + "/postgres", timeout=10)
+    except OSError as exc:
+        raise RuntimeError(
+            f"PostgreSQL is not reachable at {PG_SERVER}: start it (see README, "
+            "'Tests') or set LABORWATCH_TEST_PG"
+        ) from exc
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def fresh_pg_database(prefix: str) -> Iterator[str]:
+    """A new PostgreSQL database, migrated with Alembic; dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    url = PG_SERVER.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{name}"
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test run, migrated with Alembic."""
-    name = f"laborwatch_test_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        try:
-            conn = await asyncpg.connect(PG_SERVER + "/postgres", timeout=10)
-        except OSError as exc:
-            raise RuntimeError(
-                f"PostgreSQL is not reachable at {PG_SERVER}: start it (see README, "
-                "'Tests') or set LABORWATCH_TEST_PG"
-            ) from exc
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    url = PG_SERVER.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{name}"
-    upgrade(url)
-    yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    """A fresh PostgreSQL database for this test run: each test empties it first."""
+    with fresh_pg_database("laborwatch_test") as url:
+        yield url
 
 
 async def truncate_all(runtime: Runtime) -> None:
-    """Empty every table (between tests that share the session's database).
-
-    On PostgreSQL, TRUNCATE locks the tables one after another; a transaction of an earlier
-    test's app still finishing (a relay moving events from the outbox to the bus) may hold one
-    of them and wait for another, and one of the two is then a deadlock's victim. The TRUNCATE
-    is tried again then.
-    """
-    if runtime.engine.dialect.name != "postgresql":
-        async with runtime.engine.begin() as conn:
+    """Empty every table (between tests that share the session's database)."""
+    names = ", ".join(t.name for t in metadata.sorted_tables)
+    async with runtime.engine.begin() as conn:
+        if runtime.engine.dialect.name == "postgresql":
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
             for table in reversed(metadata.sorted_tables):
                 await conn.execute(table.delete())
-        return
-    names = ", ".join(t.name for t in metadata.sorted_tables)
-    for attempt in range(10):
-        try:
-            async with runtime.engine.begin() as conn:
-                await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            return
-        except DBAPIError as error:
-            if "deadlock detected" not in str(error) or attempt == 9:
-                raise
-            await asyncio.sleep(0.2)
 
 
 # ---------------------------------------------------------------------------------- broker

@@ -4,7 +4,7 @@ the embedded default and on PostgreSQL where a module asks for `system`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from sqlalchemy import delete
@@ -12,7 +12,7 @@ from sqlalchemy import delete
 from laborwatch.migrate import upgrade
 from libs.common.runtime import Runtime
 from services.intake.tables import IdempotencyKey, Report, WebhookDelivery
-from tests.conftest import Running, make_settings, running, truncate_all
+from tests.conftest import Running, fresh_pg_database, make_settings, running, truncate_all
 
 
 async def clear_intake(r: Running) -> None:
@@ -48,12 +48,15 @@ async def lw(shared: Running) -> Running:
 @pytest.fixture(
     scope="module", params=["embedded", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-def database_url(request: pytest.FixtureRequest) -> str | None:
-    """PostgreSQL's URL, or None for the module's embedded app (set up outside the loop)."""
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None for the module's embedded app, else a PostgreSQL database of the module's app's
+    own (set up outside the loop). Not the session's: the app runs until the module ends, and
+    the module's other tests empty the session's database under their own fixtures."""
     if request.param == "embedded":
-        return None
-    url: str = request.getfixturevalue("pg_url")
-    return url
+        yield None
+        return
+    with fresh_pg_database("laborwatch_module") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
