@@ -59,7 +59,8 @@ def free_ports(count: int) -> list[int]:
 # ------------------------------------------------------------------------------ PostgreSQL
 
 
-async def _pg_admin(sql: str) -> None:
+async def pg_admin(sql: str) -> None:
+    """Run one statement on the server's `postgres` database (CREATE or DROP DATABASE)."""
     try:
         conn = await asyncpg.connect(PG_SERVER + "/postgres", timeout=10)
     except OSError as exc:
@@ -74,16 +75,22 @@ async def _pg_admin(sql: str) -> None:
 
 
 @contextmanager
+def empty_pg_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database (its SQLAlchemy URL); dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_SERVER.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{name}"
+    finally:
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
 def fresh_pg_database(prefix: str) -> Iterator[str]:
     """A new PostgreSQL database, migrated with Alembic; dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    url = PG_SERVER.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{name}"
-    try:
+    with empty_pg_database(prefix) as url:
         upgrade(url)
         yield url
-    finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

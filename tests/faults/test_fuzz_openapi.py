@@ -8,20 +8,18 @@ the generated requests reach the handlers rather than stopping at authentication
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import PG_SERVER, SECRET, free_port
+from tests.conftest import SECRET, empty_pg_database, free_port
 from tests.integration.test_embedded_e2e import Server
 
 # Examples per operation on each database: enough to reach every handler's refusals, few
@@ -35,27 +33,16 @@ EXAMPLES = {"sqlite": 30, "postgres": 20}
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    env: dict[str, str] = {}
-    database = f"laborwatch_fuzz_{uuid.uuid4().hex[:8]}"
-    if request.param == "postgres":
-        asyncio.run(_admin(f'CREATE DATABASE "{database}"'))
-        url = PG_SERVER.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{database}"
-        env = {"LABORWATCH_DATABASE_URL": url, "LABORWATCH_SECRET_KEY": SECRET}
-    s = Server(workdir=tmp_path_factory.mktemp("fuzz"), port=free_port(), env=env)
-    s.start()
-    s.read_first_admin_key()
-    yield s
-    s.stop()
-    if request.param == "postgres":
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_SERVER + "/postgres", timeout=10)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+    with contextlib.ExitStack() as stack:
+        env: dict[str, str] = {}
+        if request.param == "postgres":  # the server migrates it when it starts
+            url = stack.enter_context(empty_pg_database("laborwatch_fuzz"))
+            env = {"LABORWATCH_DATABASE_URL": url, "LABORWATCH_SECRET_KEY": SECRET}
+        s = Server(workdir=tmp_path_factory.mktemp("fuzz"), port=free_port(), env=env)
+        s.start()
+        stack.callback(s.stop)
+        s.read_first_admin_key()
+        yield s
 
 
 @pytest.fixture(scope="module")

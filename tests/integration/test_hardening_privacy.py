@@ -10,12 +10,10 @@ import json
 import logging
 import os
 import stat
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
-import asyncpg
 import orjson
 import pytest
 from alembic import command
@@ -28,7 +26,7 @@ from libs.common.db import create_engine
 from libs.common.logs import log_handler
 from libs.common.privacy import Cipher, open_text
 from services.intake.tables import Report
-from tests.conftest import PG_SERVER, SECRET, Running, eventually, submit
+from tests.conftest import SECRET, Running, empty_pg_database, eventually, submit
 from tests.integration.test_notifier_api import changchun_blue, incident_id_of, notifications_of
 from tests.integration.test_reports_api import a_report, outbox_drained, received_events
 
@@ -201,21 +199,8 @@ def test_the_migration_seals_existing_free_text_on_sqlite(
 def test_the_migration_seals_existing_free_text_on_postgres(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    name = f"laborwatch_seal_{uuid.uuid4().hex[:8]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_SERVER + "/postgres")
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        url = PG_SERVER.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{name}"
+    with empty_pg_database("laborwatch_seal") as url:
         _upgrade_seals_the_free_text(url, monkeypatch)
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def test_an_acknowledgement_note_is_masked_where_it_is_shown(embedded: Running) -> None:
