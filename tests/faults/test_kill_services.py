@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from scripts.stack import LABORWATCH, Stack, ready, stack, wait_until
-from tests.conftest import a_report, free_ports
+from tests.conftest import a_report, free_ports, pg_admin
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -23,14 +23,18 @@ pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 @pytest.fixture(scope="module")
 def three(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     intake, grading, notifier, insight, kafka = free_ports(5)
-    with stack(
-        database=f"laborwatch_kill_{uuid.uuid4().hex[:6]}",
-        ports={"intake": intake, "grading": grading, "notifier": notifier, "insight": insight},
-        kafka_port=kafka,
-        fresh=True,
-        log_dir=tmp_path_factory.mktemp("stack"),
-    ) as running:
-        yield running
+    database = f"laborwatch_kill_{uuid.uuid4().hex[:6]}"
+    try:
+        with stack(
+            database=database,
+            ports={"intake": intake, "grading": grading, "notifier": notifier, "insight": insight},
+            kafka_port=kafka,
+            fresh=True,
+            log_dir=tmp_path_factory.mktemp("stack"),
+        ) as running:
+            yield running
+    finally:  # the stack makes its database; the run leaves none behind
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
 def restart(s: Stack, name: str, log_dir: Path) -> None:
