@@ -324,13 +324,22 @@ def require(*roles: Role) -> object:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        principal = await authenticate(request, credentials)
-        if principal.role is not Role.ADMIN and principal.role not in roles:
-            allowed = ", ".join(sorted({r.value for r in (*roles, Role.ADMIN)}))
-            raise Problem(403, f"role {principal.role.value} may not do this (allowed: {allowed})")
-        return principal
+        return _allowed(await authenticate(request, credentials), roles)
 
     return Depends(check)
+
+
+async def principal_of(request: Request, *roles: Role) -> Principal:
+    """What `require(*roles)` gives, for a route served without dependency injection
+    (libs.common.routes.ServedDirectly)."""
+    return _allowed(await authenticate(request, await _bearer(request)), roles)
+
+
+def _allowed(principal: Principal, roles: tuple[Role, ...]) -> Principal:
+    if principal.role is not Role.ADMIN and principal.role not in roles:
+        allowed = ", ".join(sorted({r.value for r in (*roles, Role.ADMIN)}))
+        raise Problem(403, f"role {principal.role.value} may not do this (allowed: {allowed})")
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]

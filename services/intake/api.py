@@ -13,11 +13,12 @@ from pydantic import BaseModel
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from libs.common.access import reads_jurisdiction
-from libs.common.auth import CurrentPrincipal, Principal, Role, require
+from libs.common.auth import CurrentPrincipal, Principal, Role, principal_of, require
 from libs.common.http import json_response, parse_json, require_json
 from libs.common.idempotency import Idempotent, idempotency
 from libs.common.problems import Problem, problem_responses
 from libs.common.queries import known_places
+from libs.common.routes import ServedDirectly, header, served_by
 from services.intake import render
 from services.intake.categories import Category
 from services.intake.handlers import Intake
@@ -86,8 +87,43 @@ def router(intake: Intake, *, webhook_secret: str | None, now: Any) -> APIRouter
 
 
 def _submit_route(api: APIRouter, intake: Intake, now: Any) -> None:
-    @api.post(
+    # The hottest route: served without dependency injection (libs.common.routes), the body
+    # validated from its bytes in one pass, the answer serialised once (parse_json,
+    # json_response).
+    async def serve(request: Request) -> Response:
+        principal = await principal_of(request, Role.REPORTER)
+        idempotency_key = header(request, "idempotency-key", max_length=255)
+        require_json(request)
+        report = parse_json(ReportIn, await request.body())
+        accepted = await intake.submit(
+            report, principal=principal, idempotency_key=idempotency_key, now=now()
+        )
+        return json_response(
+            render.report_out(accepted.report, intake.cipher),
+            status_code=status.HTTP_202_ACCEPTED if accepted.created else status.HTTP_200_OK,
+            headers={"Location": f"/v1/reports/{accepted.report['id']}"},
+        )
+
+    @served_by(serve)
+    async def submit_report(
+        request: Request,
+        principal: Reporter,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                max_length=255,
+                description="Makes a retry safe: the same key returns the first "
+                "report; the same key with another body is 409",
+            ),
+        ] = None,
+    ) -> Response:
+        return await serve(request)
+
+    api.add_api_route(
         "/reports",
+        submit_report,
+        methods=["POST"],
+        route_class_override=ServedDirectly,
         tags=["reports"],
         status_code=status.HTTP_202_ACCEPTED,
         summary="Submit a report of labor-dispute risk",
@@ -101,30 +137,6 @@ def _submit_route(api: APIRouter, intake: Intake, now: Any) -> None:
         },
         openapi_extra=_json_body(ReportIn),
     )
-    async def submit_report(
-        request: Request,
-        principal: Reporter,
-        idempotency_key: Annotated[
-            str | None,
-            Header(
-                max_length=255,
-                description="Makes a retry safe: the same key returns the first "
-                "report; the same key with another body is 409",
-            ),
-        ] = None,
-    ) -> Response:
-        # The hottest route: the body is validated from its bytes in one pass, and the answer
-        # serialised once (see parse_json and json_response).
-        require_json(request)
-        report = parse_json(ReportIn, await request.body())
-        accepted = await intake.submit(
-            report, principal=principal, idempotency_key=idempotency_key, now=now()
-        )
-        return json_response(
-            render.report_out(accepted.report, intake.cipher),
-            status_code=status.HTTP_202_ACCEPTED if accepted.created else status.HTTP_200_OK,
-            headers={"Location": f"/v1/reports/{accepted.report['id']}"},
-        )
 
 
 def _read_routes(api: APIRouter, intake: Intake) -> None:
