@@ -512,8 +512,10 @@ async def test_concurrent_reports_on_one_enterprise_never_make_two_incidents(
 
 
 async def test_drill_mode_scales_the_cluster_window(sqlite_url: str) -> None:
-    # 30 days at 864,000× is three seconds: incidents further apart never form a cluster.
-    async with running(make_settings(database_url=sqlite_url, time_scale=864_000)) as drill:
+    # 30 days at 432,000× is six seconds: incidents further apart never form a cluster. (The
+    # window runs from when grading took the last report: six seconds leave a slow machine
+    # time to carry the third report through intake and grading, where three did not.)
+    async with running(make_settings(database_url=sqlite_url, time_scale=432_000)) as drill:
 
         def xuanen(region: str) -> dict[str, Any]:
             return report(
@@ -524,7 +526,7 @@ async def test_drill_mode_scales_the_cluster_window(sqlite_url: str) -> None:
             )
 
         first = await incident_of(drill, await submit(drill, xuanen("zhushan")))
-        await asyncio.sleep(3.5)
+        await asyncio.sleep(6.5)
         second = await incident_of(drill, await submit(drill, xuanen("gaoluo")))
         assert first["level"] == second["level"] == "level1"
         clusters = await drill.client.get(
