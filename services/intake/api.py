@@ -43,6 +43,7 @@ Reader = Annotated[Principal, require(Role.REPORTER, Role.ANALYST, Role.RESPONDE
 # Who may ask; the report's routing decides (services.intake.domain.Report.reveal).
 Revealer = Annotated[Principal, require(Role.RESPONDER)]
 _MAX_WEBHOOK_ID = 255  # intake_webhook_deliveries.webhook_id
+_MAX_IDEMPOTENCY_KEY = 255  # intake_idempotency_keys.key
 
 
 def _json_body(model: type[BaseModel]) -> dict[str, Any]:
@@ -92,7 +93,7 @@ def _submit_route(api: APIRouter, intake: Intake, now: Any) -> None:
     # json_response).
     async def serve(request: Request) -> Response:
         principal = await principal_of(request, Role.REPORTER)
-        idempotency_key = header(request, "idempotency-key", max_length=255)
+        idempotency_key = header(request, "idempotency-key", max_length=_MAX_IDEMPOTENCY_KEY)
         require_json(request)
         report = parse_json(ReportIn, await request.body())
         accepted = await intake.submit(
@@ -104,6 +105,7 @@ def _submit_route(api: APIRouter, intake: Intake, now: Any) -> None:
             headers={"Location": f"/v1/reports/{accepted.report['id']}"},
         )
 
+    # Its parameters document the route (OpenAPI); `serve` reads the same from the request.
     @served_by(serve)
     async def submit_report(
         request: Request,
@@ -111,7 +113,7 @@ def _submit_route(api: APIRouter, intake: Intake, now: Any) -> None:
         idempotency_key: Annotated[
             str | None,
             Header(
-                max_length=255,
+                max_length=_MAX_IDEMPOTENCY_KEY,
                 description="Makes a retry safe: the same key returns the first "
                 "report; the same key with another body is 409",
             ),
