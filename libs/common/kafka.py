@@ -55,6 +55,12 @@ class KafkaBus:
     # whole time regardless, and each hop of an event would wait for it (500 ms, aiokafka's
     # default); a shorter wait costs only a few more idle fetches a second.
     fetch_max_wait_ms: int = 100
+    # The most a record batch of one partition holds. aiokafka sends a partition's next batch
+    # only once the one before has left, so a relay of a few hundred warnings (2 KB each) in
+    # aiokafka's default 16 KB went out in some twenty sequential requests, and the relay fell
+    # behind under load (docs/benchmarks.md, a fifth round). Kafka takes batches up to 1 MB
+    # unless told otherwise (`message.max.bytes`).
+    max_batch_bytes: int = 256 * 1024
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     _partitioner: KeyPartitioner = field(default_factory=KeyPartitioner, init=False)
@@ -73,6 +79,7 @@ class KafkaBus:
                     partitioner=self._partitioner,
                     request_timeout_ms=self.request_timeout_ms,
                     linger_ms=2,
+                    max_batch_size=self.max_batch_bytes,
                 )
                 try:
                     await producer.start()

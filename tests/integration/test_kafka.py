@@ -355,17 +355,31 @@ async def test_a_published_batch_keeps_each_keys_order_and_kafkas_partitions(
 ) -> None:
     bus = KafkaBus(broker.bootstrap)
     keys = [f"changchun:{uuid.uuid4().hex[:8]}" for _ in range(12)]
-    # Enough, and large enough, for several record batches per partition.
+    # Enough, and large enough, for several record batches per partition (2 MB in all).
     messages = [
-        Outgoing(REPORT_RECEIVED, keys[n % len(keys)], orjson.dumps({"n": n, "pad": "x" * 900}))
+        Outgoing(REPORT_RECEIVED, keys[n % len(keys)], orjson.dumps({"n": n, "pad": "x" * 3400}))
         for n in range(600)
     ]
     await bus.start()
+    producer = bus._producer
+    assert producer is not None
+    batches = 0
+    send_batch = producer.send_batch
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal batches
+        batches += 1
+        return await send_batch(*args, **kwargs)
+
+    producer.send_batch = counted
     try:
         await bus.publish(messages[:1])
         await bus.publish(messages[1:])
     finally:
         await bus.stop()
+    # A partition's batches leave one after another: a relay's worth goes in a few large ones
+    # (256 KB), not in a hundred of aiokafka's default 16 KB.
+    assert 4 <= batches <= 16  # at 16 KB: about 150
 
     records = await read_topic(broker.bootstrap, REPORT_RECEIVED, until=lambda rs: len(rs) >= 600)
     assert len(records) == 600
