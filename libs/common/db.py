@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -11,6 +12,7 @@ from typing import Any, cast
 import asyncpg
 import orjson
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     DateTime,
     Insert,
@@ -19,13 +21,18 @@ from sqlalchemy import (
     Table,
     Text,
     Update,
+    any_,
     bindparam,
     event,
+    func,
     insert,
+    literal,
+    select,
     update,
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -252,6 +259,23 @@ def claim(query: Select[Any], session: AsyncSession) -> Select[Any]:
     if session.get_bind().dialect.name == "postgresql":
         return query.with_for_update(skip_locked=True)
     return query
+
+
+def one_of(column: ColumnElement[int], values: Sequence[int], session: AsyncSession) -> Any:
+    """`column IN values` as one statement whatever the count: PostgreSQL gets the values as one
+    array (`= ANY($1)`); an `IN` list would be a new prepared statement for each count."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(BigInteger)))
+    return column.in_(values)
+
+
+async def take_turn(session: AsyncSession, name: str) -> bool:
+    """Take the named turn until the transaction ends, if no other transaction has it
+    (PostgreSQL's advisory lock: it writes nothing, so the transaction stays a reader).
+    SQLite has one writer at a time: the turn is always there."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(func.hashtext(name)))))
 
 
 def lock(query: Select[Any], session: AsyncSession) -> Select[Any]:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from libs.common.bus import EventBus, Outgoing
-from libs.common.db import claim, insert_at_commit
+from libs.common.db import insert_at_commit, one_of, take_turn
 from libs.common.events import CloudEvent
 from libs.common.tables import OutboxMessage, utcnow
 
@@ -86,26 +86,29 @@ class Outbox:
     async def relay_once(self) -> int:
         """Publish one batch of this producer's pending events, oldest first; return how many."""
         async with self._sessionmaker.begin() as session:
-            # Several replicas may relay at once: each takes rows no other holds, deleting them
-            # as it reads them. The transaction is the lease: if publishing fails, they return.
-            batch = claim(
-                select(_OUTBOX.c.id)
-                .where(_OUTBOX.c.producer == self.producer)
-                .order_by(_OUTBOX.c.id)
-                .limit(self._batch_size),
-                session,
-            )
-            taken = await session.execute(
-                delete(_OUTBOX)
-                .where(_OUTBOX.c.id.in_(batch.scalar_subquery()))
-                .returning(_OUTBOX.c.id, _OUTBOX.c.topic, _OUTBOX.c.key, _OUTBOX.c.payload)
-            )
-            rows = sorted(taken, key=lambda r: r.id)  # RETURNING keeps no order
+            # One relay of a producer at a time, whichever replica: the events go out in order.
+            # The turn is an advisory lock, not a row lock: a row lock would make this a writing
+            # transaction while it waits for the broker, and every relay's scan of the outbox
+            # would walk the deleted rows that an open writer keeps from being cleaned up.
+            if not await take_turn(session, f"outbox:{self.producer}"):
+                return 0
+            rows = (
+                await session.execute(
+                    select(_OUTBOX.c.id, _OUTBOX.c.topic, _OUTBOX.c.key, _OUTBOX.c.payload)
+                    .where(_OUTBOX.c.producer == self.producer)
+                    .order_by(_OUTBOX.c.id)
+                    .limit(self._batch_size)
+                )
+            ).all()
             if not rows:
                 return 0
             await self._bus.publish(
                 [Outgoing(r.topic, r.key, r.payload) for r in rows], session=session
             )
+            # Published: deleted when the transaction commits. Should it not, they go out again,
+            # and consumers recognise them by their event id.
+            ids = [r.id for r in rows]
+            await session.execute(delete(_OUTBOX).where(one_of(_OUTBOX.c.id, ids, session)))
             return len(rows)
 
     async def run(self) -> None:

@@ -1,12 +1,10 @@
-"""The outbox relay and the idempotent consumer on PostgreSQL, without the HTTP layer."""
+"""The idempotent consumer and the in-process bus on PostgreSQL, without the HTTP layer."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -19,82 +17,10 @@ from libs.common.bus import Delivered, InProcessBus, Outgoing
 from libs.common.consumer import Consumer, ConsumerRunner, each, is_outage
 from libs.common.db import insert_at_commit
 from libs.common.events import CloudEvent, new_event
-from libs.common.outbox import Outbox
 from libs.common.runtime import Runtime
 from libs.common.tables import BusMessage, DeadLetter, OutboxMessage, ProcessedEvent
 
 pytestmark = pytest.mark.postgres
-
-
-@dataclass
-class RecordingBus:
-    """Stands in for the broker only: these tests are about which rows a relay claims."""
-
-    published: list[bytes] = field(default_factory=list)
-    fail: bool = False
-
-    async def publish(
-        self, messages: Sequence[Outgoing], *, session: AsyncSession | None = None
-    ) -> None:
-        await asyncio.sleep(0.01)  # let the other relay run while this batch is held
-        if self.fail:
-            raise ConnectionError("broker away")
-        self.published += [m.value for m in messages]
-
-
-async def fill_outbox(runtime: Runtime, outbox: Outbox, n: int) -> list[bytes]:
-    payloads = []
-    async with runtime.sessionmaker.begin() as session:
-        for i in range(n):
-            event = new_event(service="intake", type_="t", data={"i": i}, key=f"k{i % 7}")
-            outbox.add(session, topic="laborwatch.report.received.v1", event_=event)
-            payloads.append(event.to_bytes())
-    return payloads
-
-
-async def test_two_relays_never_publish_the_same_row_twice(runtime: Runtime) -> None:
-    bus = RecordingBus()
-    relays = [
-        Outbox(
-            producer="intake",
-            sessionmaker=runtime.sessionmaker,
-            bus=bus,  # type: ignore[arg-type]
-            batch_size=25,
-        )
-        for _ in range(2)
-    ]
-    payloads = await fill_outbox(runtime, relays[0], 300)
-
-    async def drain(relay: Outbox) -> None:
-        while await relay.relay_once():
-            pass
-
-    await asyncio.gather(*(drain(r) for r in relays))
-    assert sorted(bus.published) == sorted(payloads)  # every row once, none twice
-    assert await relays[0].pending() == 0
-
-
-async def test_a_failed_publish_keeps_the_rows_for_the_next_try(runtime: Runtime) -> None:
-    bus = RecordingBus(fail=True)
-    relay = Outbox(producer="intake", sessionmaker=runtime.sessionmaker, bus=bus)  # type: ignore[arg-type]
-    payloads = await fill_outbox(runtime, relay, 10)
-    with pytest.raises(ConnectionError):
-        await relay.relay_once()
-    assert await relay.pending() == 10
-    bus.fail = False
-    assert await relay.relay_once() == 10
-    assert bus.published == payloads  # oldest first
-    async with runtime.sessionmaker() as session:
-        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
-
-
-async def test_relays_of_different_services_leave_each_others_rows(runtime: Runtime) -> None:
-    bus = RecordingBus()
-    intake = Outbox(producer="intake", sessionmaker=runtime.sessionmaker, bus=bus)  # type: ignore[arg-type]
-    grading = Outbox(producer="grading", sessionmaker=runtime.sessionmaker, bus=bus)  # type: ignore[arg-type]
-    await fill_outbox(runtime, intake, 3)
-    assert await grading.relay_once() == 0
-    assert await intake.pending() == 3
 
 
 def delivered(event: CloudEvent | bytes, offset: int, topic: str = "laborwatch.t.v1") -> Delivered:
@@ -366,35 +292,3 @@ async def test_a_consumer_that_found_few_events_waits_a_moment_for_more(
     runner.stop()
     await asyncio.wait_for(task, 5)
     assert batches == [[1, 2, 3]]  # one transaction for the first event and the next moment's
-
-
-async def test_a_woken_relay_waits_a_moment_for_the_next_commits(runtime: Runtime) -> None:
-    batches: list[int] = []
-
-    @dataclass
-    class CountingBus:
-        async def publish(
-            self, messages: Sequence[Outgoing], *, session: AsyncSession | None = None
-        ) -> None:
-            batches.append(len(messages))
-
-    outbox = Outbox(
-        producer="linger",
-        sessionmaker=runtime.sessionmaker,
-        bus=CountingBus(),  # type: ignore[arg-type]
-        poll_seconds=5,
-        linger_seconds=0.5,
-    )
-    relay = asyncio.create_task(outbox.run())
-    await asyncio.sleep(0.1)  # the relay found nothing and waits to be woken
-    await fill_outbox(runtime, outbox, 2)  # wakes it
-    await asyncio.sleep(0.1)
-    await fill_outbox(runtime, outbox, 3)  # commits while it lingers
-    for _ in range(100):
-        if sum(batches) == 5:
-            break
-        await asyncio.sleep(0.05)
-    relay.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await relay
-    assert batches == [5]
