@@ -250,13 +250,17 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def _on_postgresql(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def claim(query: Select[Any], session: AsyncSession) -> Select[Any]:
     """Lock the rows a query selects, skipping rows another transaction holds (PostgreSQL).
 
     Several replicas then share a queue without taking the same row twice; the lock is the
     lease, and ends with the transaction. SQLite has one writer at a time: nothing to add.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if _on_postgresql(session):
         return query.with_for_update(skip_locked=True)
     return query
 
@@ -264,7 +268,7 @@ def claim(query: Select[Any], session: AsyncSession) -> Select[Any]:
 def one_of(column: ColumnElement[int], values: Sequence[int], session: AsyncSession) -> Any:
     """`column IN values` as one statement whatever the count: PostgreSQL gets the values as one
     array (`= ANY($1)`); an `IN` list would be a new prepared statement for each count."""
-    if session.get_bind().dialect.name == "postgresql":
+    if _on_postgresql(session):
         return column == any_(literal(list(values), ARRAY(BigInteger)))
     return column.in_(values)
 
@@ -273,14 +277,14 @@ async def take_turn(session: AsyncSession, name: str) -> bool:
     """Take the named turn until the transaction ends, if no other transaction has it
     (PostgreSQL's advisory lock: it writes nothing, so the transaction stays a reader).
     SQLite has one writer at a time: the turn is always there."""
-    if session.get_bind().dialect.name != "postgresql":
+    if not _on_postgresql(session):
         return True
     return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(func.hashtext(name)))))
 
 
 def lock(query: Select[Any], session: AsyncSession) -> Select[Any]:
     """Lock the rows a query selects until the transaction ends, waiting for other holders."""
-    if session.get_bind().dialect.name == "postgresql":
+    if _on_postgresql(session):
         return query.with_for_update()
     return query
 
