@@ -5,8 +5,8 @@ The stack under the sustained load (64 connections, after a warm-up): the CPU ti
 and after, divided by the reports accepted; and, over the same seconds, PostgreSQL's buffer
 hits a report for each table that had any (`pg_statio_user_tables`). Then the same CPU
 counted until the pipeline has caught up with the load: a part that falls behind under the
-load looks cheaper than it is in the first figures. Run it on the old code
-and the new alternately: the machine's speed moves by a third from one quarter hour to the next.
+load looks cheaper than it is in the first figures. Run it on the old code and the new
+alternately: the machine's speed moves by a third from one quarter hour to the next.
 """
 
 from __future__ import annotations

@@ -378,8 +378,8 @@ async def test_a_published_batch_keeps_each_keys_order_and_kafkas_partitions(
     finally:
         await bus.stop()
     # A partition's batches leave one after another: a relay's worth goes in a few large ones
-    # (256 KB), not in a hundred of aiokafka's default 16 KB.
-    assert 4 <= batches <= 16  # at 16 KB: about 150
+    # (256 KB), not in some 150 of aiokafka's default 16 KB.
+    assert 4 <= batches <= 16
 
     records = await read_topic(broker.bootstrap, REPORT_RECEIVED, until=lambda rs: len(rs) >= 600)
     assert len(records) == 600

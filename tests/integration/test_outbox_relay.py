@@ -24,7 +24,7 @@ pytestmark = pytest.mark.postgres
 
 @dataclass
 class RecordingBus:
-    """Stands in for the broker only: these tests are about which rows a relay claims."""
+    """Stands in for the broker only: these tests are about which rows a relay takes."""
 
     published: list[bytes] = field(default_factory=list)
     fail: bool = False
