@@ -19,6 +19,7 @@ from sqlalchemy import Table, delete, func, insert, or_, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.common.clock import woken
 from libs.common.events import CONTENT_TYPE, TOPICS, dead_letter_topic
 from libs.common.tables import BusMessage, BusOffset
 
@@ -170,9 +171,7 @@ class _InProcessSubscription:
         messages = await self._read()
         if messages:
             return messages
-        try:
-            await asyncio.wait_for(self.wake.wait(), timeout)
-        except TimeoutError:
+        if not await woken(self.wake, timeout):
             return []
         return await self._read()
 

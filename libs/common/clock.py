@@ -1,7 +1,8 @@
-"""Time: now in UTC, and policy durations scaled down in drill mode."""
+"""Time: now in UTC, policy durations scaled down in drill mode, and waiting for a wake-up."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated
@@ -30,6 +31,21 @@ class Clock:
     def scaled(self, duration: dt.timedelta) -> dt.timedelta:
         """Scale a policy duration: a 6-hour limit at scale N lasts 6 h / N."""
         return duration / self.time_scale
+
+
+async def woken(event: asyncio.Event, seconds: float) -> bool:
+    """Wait until the event is set (True) or the seconds have passed (False).
+
+    Not `asyncio.wait_for`: on Python 3.11 it loses a cancellation that arrives as the event is
+    set, and a loop waiting that way would run on after its task was cancelled (a stop that
+    never ends). `asyncio.timeout` lets the cancellation through.
+    """
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
 
 
 def _shown_in_shanghai(value: dt.datetime) -> str:

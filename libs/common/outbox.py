@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import cast
 
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from libs.common.bus import EventBus, Outgoing
+from libs.common.clock import woken
 from libs.common.db import insert_at_commit, one_of, take_turn
 from libs.common.events import CloudEvent
 from libs.common.tables import OutboxMessage, utcnow
@@ -132,8 +132,7 @@ class Outbox:
                 await asyncio.sleep(delay)
                 continue
             if relayed < self._batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                await woken(self._wake, self._poll_seconds)
                 if self._wake.is_set() and self._linger_seconds:
                     # A commit woke the relay: let the commits of the next moment join it.
                     await asyncio.sleep(self._linger_seconds)

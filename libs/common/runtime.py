@@ -207,7 +207,8 @@ async def _shutdown(
         _, stuck = await asyncio.wait(tasks, timeout=5)
         for task in stuck:
             log.warning(
-                "task did not stop when cancelled",
+                "task %s did not stop when cancelled",
+                task.get_name(),
                 extra={"task": task.get_name(), "stack": [repr(f) for f in task.get_stack()]},
             )
     for s in services:  # one last relay, so that what was accepted leaves promptly

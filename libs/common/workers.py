@@ -4,10 +4,11 @@ pause (or when woken); a failing turn is logged and tried again, never the end o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Generic, TypeVar
+
+from libs.common.clock import woken
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,7 @@ def polling(
         if wake is None:
             await asyncio.sleep(poll_seconds)
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), poll_seconds)
+        await woken(wake, poll_seconds)
 
     async def run() -> None:
         try:

@@ -156,3 +156,14 @@ async def test_a_woken_relay_waits_a_moment_for_the_next_commits(runtime: Runtim
     with contextlib.suppress(asyncio.CancelledError):
         await relay
     assert batches == [5]
+
+
+async def test_a_relay_cancelled_as_a_commit_wakes_it_stops(runtime: Runtime) -> None:
+    """A relay that ran on after its cancellation held the service's stop for its whole bound."""
+    outbox = Outbox(producer="intake", sessionmaker=runtime.sessionmaker, bus=RecordingBus())  # type: ignore[arg-type]
+    relay = asyncio.create_task(outbox.run())
+    await asyncio.sleep(0.1)  # the relay found nothing and waits to be woken
+    outbox._wake.set()  # what a commit does
+    relay.cancel()
+    done, _ = await asyncio.wait([relay], timeout=2)
+    assert relay in done and relay.cancelled()

@@ -1,5 +1,6 @@
 """The background loop and the claim it makes: a worker stopped while a claim is under way
-still learns what the claim took, so it can hand that back."""
+still learns what the claim took, so it can hand that back; a worker cancelled as it is woken
+stops all the same."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 
 import pytest
 
+from libs.common.clock import woken
 from libs.common.workers import Claim, polling
 
 
@@ -72,3 +74,36 @@ async def test_a_claim_that_failed_in_its_turn_leaves_nothing_for_the_stop() -> 
         await claim.run(lease())
     assert claim.pending is None
     assert await claim.stop() is None
+
+
+async def test_woken_says_whether_the_event_came_before_the_time_ran_out() -> None:
+    event = asyncio.Event()
+    assert await woken(event, 0.01) is False
+    asyncio.get_running_loop().call_later(0.01, event.set)
+    assert await woken(event, 5) is True
+
+
+async def test_a_cancellation_that_arrives_as_the_event_is_set_is_not_lost() -> None:
+    event = asyncio.Event()
+    waiting = asyncio.create_task(woken(event, 5))
+    await asyncio.sleep(0.01)
+    event.set()
+    waiting.cancel()  # the same moment: asyncio.wait_for (Python 3.11) would return True
+    await asyncio.gather(waiting, return_exceptions=True)
+    assert waiting.cancelled()
+
+
+async def test_a_worker_cancelled_as_it_is_woken_stops() -> None:
+    wake, turns = asyncio.Event(), []
+
+    async def turn() -> int:
+        turns.append(1)
+        return 0
+
+    worker = asyncio.create_task(polling("test_queue", turn, poll_seconds=5, wake=wake)())
+    await asyncio.sleep(0.01)
+    wake.set()
+    worker.cancel()
+    done, _ = await asyncio.wait([worker], timeout=1)
+    assert worker in done and worker.cancelled()
+    assert len(turns) == 1

@@ -13,7 +13,6 @@ until its retry window ends; then it has failed for good, and its subscription i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections import Counter
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.common.clock import woken
 from libs.common.db import claim
 from libs.common.workers import Claim, Worker
 from services.notifier.sharing.sender import SendError
@@ -291,8 +291,7 @@ def sharing_deliveries(sharing: Sharing, *, batch_seconds: float = 0.05) -> Work
                     did = 0
                 await asyncio.sleep(batch_seconds)
                 if not did and not dispatcher.wake.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(dispatcher.wake.wait(), sharing.poll_seconds)
+                    await woken(dispatcher.wake, sharing.poll_seconds)
         finally:
             await dispatcher.stop()
 
